@@ -1,0 +1,146 @@
+#include "crypto/crypto.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+#include <sodium.h>
+
+#include <mutex>
+
+namespace lb::crypto {
+
+Status Init() {
+  static int rc = sodium_init();
+  if (rc < 0) return Internal("libsodium failed to initialise");
+  return Status::Ok();
+}
+
+Id Sha256(ByteSpan data) {
+  Id id;
+  SHA256(data.data(), data.size(), id.b.data());
+  return id;
+}
+
+Sha256Stream::Sha256Stream() : ctx_(EVP_MD_CTX_new()) {
+  EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr);
+}
+Sha256Stream::~Sha256Stream() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+void Sha256Stream::Update(ByteSpan data) {
+  EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data.data(), data.size());
+}
+Id Sha256Stream::Finish() {
+  Id id;
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), id.b.data(), &len);
+  return id;
+}
+
+Id HmacSha256(const Key& key, ByteSpan data) {
+  Id id;
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), data.data(), data.size(),
+       id.b.data(), &len);
+  return id;
+}
+
+void RandomBytes(std::span<uint8_t> out) { randombytes_buf(out.data(), out.size()); }
+
+Key RandomKey() {
+  Key k;
+  RandomBytes(k);
+  return k;
+}
+
+namespace {
+
+struct CipherCtx {
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  ~CipherCtx() { EVP_CIPHER_CTX_free(ctx); }
+};
+
+}  // namespace
+
+void SealAppend(const Key& key, ByteSpan plaintext, ByteSpan associated, Bytes& out) {
+  const size_t start = out.size();
+  out.resize(start + kAeadOverhead + plaintext.size());
+  uint8_t* nonce = out.data() + start;
+  uint8_t* ct = nonce + 12;
+  uint8_t* tag = ct + plaintext.size();
+  RandomBytes({nonce, 12});
+  CipherCtx c;
+  int len = 0;
+  EVP_EncryptInit_ex(c.ctx, EVP_aes_256_gcm(), nullptr, key.data(), nonce);
+  if (!associated.empty())
+    EVP_EncryptUpdate(c.ctx, nullptr, &len, associated.data(), static_cast<int>(associated.size()));
+  if (!plaintext.empty())
+    EVP_EncryptUpdate(c.ctx, ct, &len, plaintext.data(), static_cast<int>(plaintext.size()));
+  EVP_EncryptFinal_ex(c.ctx, ct + plaintext.size(), &len);
+  EVP_CIPHER_CTX_ctrl(c.ctx, EVP_CTRL_GCM_GET_TAG, 16, tag);
+}
+
+Bytes Seal(const Key& key, ByteSpan plaintext, ByteSpan associated) {
+  Bytes out;
+  SealAppend(key, plaintext, associated, out);
+  return out;
+}
+
+Result<Bytes> Open(const Key& key, ByteSpan sealed, ByteSpan associated) {
+  if (sealed.size() < kAeadOverhead) return Corrupt("ciphertext too short");
+  const uint8_t* nonce = sealed.data();
+  const uint8_t* ct = nonce + 12;
+  const size_t ct_len = sealed.size() - kAeadOverhead;
+  const uint8_t* tag = ct + ct_len;
+  Bytes out(ct_len);
+  CipherCtx c;
+  int len = 0;
+  EVP_DecryptInit_ex(c.ctx, EVP_aes_256_gcm(), nullptr, key.data(), nonce);
+  if (!associated.empty())
+    EVP_DecryptUpdate(c.ctx, nullptr, &len, associated.data(), static_cast<int>(associated.size()));
+  if (ct_len > 0) EVP_DecryptUpdate(c.ctx, out.data(), &len, ct, static_cast<int>(ct_len));
+  EVP_CIPHER_CTX_ctrl(c.ctx, EVP_CTRL_GCM_SET_TAG, 16, const_cast<uint8_t*>(tag));
+  if (EVP_DecryptFinal_ex(c.ctx, out.data() + ct_len, &len) != 1)
+    return Corrupt("authentication failed (data damaged or wrong key)");
+  return out;
+}
+
+Result<Key> DeriveKey(const std::string& password, ByteSpan salt16, uint64_t ops,
+                      uint64_t mem_bytes) {
+  LB_RETURN_IF_ERROR(Init());
+  if (salt16.size() != crypto_pwhash_SALTBYTES) return InvalidArgument("salt must be 16 bytes");
+  if (ops < crypto_pwhash_OPSLIMIT_MIN || mem_bytes < crypto_pwhash_MEMLIMIT_MIN)
+    return InvalidArgument("argon2id parameters too small");
+  Key k;
+  if (crypto_pwhash(k.data(), k.size(), password.data(), password.size(), salt16.data(), ops,
+                    static_cast<size_t>(mem_bytes), crypto_pwhash_ALG_ARGON2ID13) != 0)
+    return Status(Code::kIoError, "argon2id failed (out of memory?)");
+  return k;
+}
+
+BoxKeyPair GenerateBoxKeyPair() {
+  BoxKeyPair kp;
+  crypto_box_keypair(kp.public_key.data(), kp.secret_key.data());
+  return kp;
+}
+
+Bytes SealToPublic(const Key& public_key, ByteSpan plaintext) {
+  Bytes out(plaintext.size() + crypto_box_SEALBYTES);
+  crypto_box_seal(out.data(), plaintext.data(), plaintext.size(), public_key.data());
+  return out;
+}
+
+Result<Bytes> OpenSealed(const BoxKeyPair& keys, ByteSpan sealed) {
+  if (sealed.size() < crypto_box_SEALBYTES) return Corrupt("sealed box too short");
+  Bytes out(sealed.size() - crypto_box_SEALBYTES);
+  if (crypto_box_seal_open(out.data(), sealed.data(), sealed.size(), keys.public_key.data(),
+                           keys.secret_key.data()) != 0)
+    return Corrupt("sealed box authentication failed");
+  return out;
+}
+
+bool Equal(ByteSpan a, ByteSpan b) {
+  return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+void Wipe(std::span<uint8_t> b) { sodium_memzero(b.data(), b.size()); }
+
+}  // namespace lb::crypto

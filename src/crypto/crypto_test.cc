@@ -1,0 +1,86 @@
+#include "crypto/crypto.h"
+
+#include <gtest/gtest.h>
+
+namespace lb::crypto {
+namespace {
+
+class CryptoTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(Init().ok()); }
+};
+
+TEST_F(CryptoTest, Sha256KnownAnswer) {
+  EXPECT_EQ(Sha256(AsBytes("abc")).Hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  Sha256Stream s;
+  s.Update(AsBytes("a"));
+  s.Update(AsBytes("bc"));
+  EXPECT_EQ(s.Finish(), Sha256(AsBytes("abc")));
+}
+
+TEST_F(CryptoTest, HmacDependsOnKey) {
+  Key a = RandomKey(), b = RandomKey();
+  EXPECT_EQ(HmacSha256(a, AsBytes("x")), HmacSha256(a, AsBytes("x")));
+  EXPECT_NE(HmacSha256(a, AsBytes("x")), HmacSha256(b, AsBytes("x")));
+}
+
+TEST_F(CryptoTest, SealOpenRoundTrip) {
+  Key k = RandomKey();
+  Bytes ad = {1, 2, 3};
+  Bytes sealed = Seal(k, AsBytes("hello world"), ad);
+  EXPECT_EQ(sealed.size(), 11 + kAeadOverhead);
+  auto opened = Open(k, sealed, ad);
+  ASSERT_TRUE(opened.ok());
+  EXPECT_EQ(ToString(*opened), "hello world");
+  auto empty = Open(k, Seal(k, {}, ad), ad);
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty());
+}
+
+TEST_F(CryptoTest, AnyFlippedBitIsRejected) {
+  Key k = RandomKey();
+  Bytes ad = {9, 9};
+  Bytes sealed = Seal(k, AsBytes("sixteen byte msg"), ad);
+  for (size_t i = 0; i < sealed.size() * 8; ++i) {
+    Bytes bad = sealed;
+    bad[i / 8] ^= static_cast<uint8_t>(1u << (i % 8));
+    auto r = Open(k, bad, ad);
+    ASSERT_FALSE(r.ok()) << "bit " << i;
+    EXPECT_EQ(r.status().code(), Code::kCorrupt);
+  }
+}
+
+TEST_F(CryptoTest, WrongAssociatedDataOrKeyIsRejected) {
+  Key k = RandomKey();
+  Bytes sealed = Seal(k, AsBytes("payload"), AsBytes("id-1"));
+  EXPECT_FALSE(Open(k, sealed, AsBytes("id-2")).ok());
+  EXPECT_FALSE(Open(RandomKey(), sealed, AsBytes("id-1")).ok());
+  EXPECT_FALSE(Open(k, ByteSpan(sealed).subspan(0, 20), AsBytes("id-1")).ok());
+}
+
+TEST_F(CryptoTest, DeriveKeyIsDeterministicPerPasswordAndSalt) {
+  Bytes salt(16, 7);
+  auto a = DeriveKey("pw", salt, 1, 8 << 20);
+  auto b = DeriveKey("pw", salt, 1, 8 << 20);
+  auto c = DeriveKey("pw2", salt, 1, 8 << 20);
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  EXPECT_EQ(*a, *b);
+  EXPECT_NE(*a, *c);
+  EXPECT_FALSE(DeriveKey("pw", Bytes(3), 1, 8 << 20).ok());
+}
+
+TEST_F(CryptoTest, SealedBoxRoundTripAndTamper) {
+  BoxKeyPair kp = GenerateBoxKeyPair();
+  Bytes sealed = SealToPublic(kp.public_key, AsBytes("data key"));
+  EXPECT_EQ(sealed.size(), 8 + kSealedBoxOverhead);
+  auto opened = OpenSealed(kp, sealed);
+  ASSERT_TRUE(opened.ok());
+  EXPECT_EQ(ToString(*opened), "data key");
+  sealed[20] ^= 1;
+  EXPECT_FALSE(OpenSealed(kp, sealed).ok());
+  EXPECT_FALSE(OpenSealed(GenerateBoxKeyPair(), SealToPublic(kp.public_key, AsBytes("x"))).ok());
+}
+
+}  // namespace
+}  // namespace lb::crypto
