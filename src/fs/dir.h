@@ -1,0 +1,120 @@
+// Dir and File: file-system access relative to directory file descriptors.
+//
+// Every operation takes a single path component (a name, any bytes except '/' and
+// NUL) relative to an open directory, so trees deeper than PATH_MAX work and no
+// operation ever follows a symlink: names are opened with O_NOFOLLOW, metadata is
+// read and written with the AT_SYMLINK_NOFOLLOW / l* variants. This is what makes
+// restore unable to escape its target directory through a symlink.
+//
+// Thread safety: a Dir or File may be used from one thread at a time; distinct
+// objects are independent. File::ReadAt / WriteAt (pread/pwrite) may be called
+// concurrently on one File.
+// Errors: every failure is a Status from ErrnoStatus() naming the operation and
+// the entry, e.g. "open 'foo': No such file or directory" (kNotFound).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/status.h"
+#include "fs/metadata.h"
+
+namespace lb::fs {
+
+class File {
+ public:
+  File() = default;
+  explicit File(int fd) : fd_(fd) {}
+  File(File&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  File& operator=(File&& o) noexcept;
+  ~File();
+
+  bool is_open() const { return fd_ >= 0; }
+  int fd() const { return fd_; }
+  // Reads up to buf.size() bytes at offset; returns the count (0 at EOF). Retries EINTR.
+  Result<size_t> ReadAt(uint64_t offset, std::span<uint8_t> buf) const;
+  // Reads until buf is full or EOF; returns the count.
+  Result<size_t> ReadFull(uint64_t offset, std::span<uint8_t> buf) const;
+  // Writes all of data at offset.
+  Status WriteAt(uint64_t offset, ByteSpan data) const;
+  Status Truncate(uint64_t size) const;
+  Status Sync() const;
+  // fstat of the open file (to detect a file that changed while it was read).
+  Result<Metadata> Stat() const;
+  Status Close();
+
+ private:
+  int fd_ = -1;
+};
+
+struct DirEntry {
+  std::string name;
+};
+
+class Dir {
+ public:
+  Dir() = default;
+  Dir(Dir&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  Dir& operator=(Dir&& o) noexcept;
+  ~Dir();
+
+  // Opens a directory by path (absolute or relative to the cwd). Follows symlinks in
+  // `path` itself (it is what the user named), O_DIRECTORY.
+  static Result<Dir> Open(const std::string& path);
+  // Creates the directory (and parents, mode 0700) if missing, then opens it.
+  static Result<Dir> OpenOrCreate(const std::string& path);
+
+  int fd() const { return fd_; }
+
+  // Names in this directory except "." and "..", sorted bytewise.
+  Result<std::vector<std::string>> List() const;
+  // lstat + user/group names + xattrs + symlink target of `name`. xattrs that cannot
+  // be read for lack of privilege (e.g. trusted.* as non-root) are skipped.
+  Result<Metadata> Stat(const std::string& name) const;
+  // Opens a child directory, never following a symlink (ELOOP/ENOTDIR -> error).
+  Result<Dir> OpenDir(const std::string& name) const;
+  // Opens a child regular file read-only (O_NOFOLLOW, O_NOATIME when permitted).
+  Result<File> OpenRead(const std::string& name) const;
+
+  // --- creating (restore) ---
+  // mkdirat(name, 0700); an existing directory is fine. Any other existing entry
+  // with that name (file, symlink: never followed) is removed and replaced.
+  Status MakeDir(const std::string& name) const;
+  // Creates or truncates a regular file for writing (O_NOFOLLOW, mode 0600).
+  // An existing non-regular entry with that name is removed first.
+  Result<File> CreateFile(const std::string& name) const;
+  // Opens an existing regular file for writing without truncating (O_NOFOLLOW).
+  Result<File> OpenWrite(const std::string& name) const;
+  // symlinkat; an existing entry with that name is removed first.
+  Status MakeSymlink(const std::string& name, const std::string& target) const;
+  // mknodat for FIFOs, char/block devices and sockets; existing entry removed first.
+  Status MakeNode(const std::string& name, const Metadata& meta) const;
+  // linkat(from_dir/from_name -> this/name), never following symlinks; an existing
+  // entry with that name is removed first.
+  Status MakeHardlink(const Dir& from_dir, const std::string& from_name,
+                      const std::string& name) const;
+  // Removes a file, symlink or (recursively) a directory; missing is fine.
+  Status Remove(const std::string& name) const;
+
+  // Applies owner (only when `chown` is true: root, or ids equal to ours), mode,
+  // xattrs (the exact set: extra user.* xattrs are removed), then atime/mtime, to
+  // `name` without following symlinks. Mode is not applied to symlinks. Failures
+  // to set security/trusted/system xattrs without privilege are skipped.
+  Status ApplyMetadata(const std::string& name, const Metadata& meta, bool chown) const;
+
+ private:
+  explicit Dir(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
+// Returns the user name for uid / group name for gid, "" if none. Cached, thread-safe.
+std::string UserName(uint32_t uid);
+std::string GroupName(uint32_t gid);
+
+// True when the process runs with effective uid 0.
+bool IsRoot();
+
+}  // namespace lb::fs
