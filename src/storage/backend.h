@@ -1,0 +1,56 @@
+// Backend: where repository files live. Knows nothing about the repository format.
+//
+// Contract every implementation keeps (the conformance tests check it):
+// - Save is atomic: a reader sees the whole file or nothing, never a partial one.
+//   Save never replaces an existing file: it fails with kAlreadyExists.
+// - A file that Save reported as stored is durable (fsync'ed locally).
+// - Load of a missing file is kNotFound; a range beyond the end is kCorrupt.
+// - List reports every file of a kind or fails; it never returns a short list.
+// - Remove of a missing file is kNotFound.
+// Thread safety: all methods may be called concurrently.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "base/bytes.h"
+#include "base/status.h"
+
+namespace lb::storage {
+
+enum class FileKind { kConfig, kKey, kData, kIndex, kSnapshot, kLock };
+
+const char* FileKindDir(FileKind k);  // "config", "keys", "data", "index", "snapshots", "locks"
+
+struct Handle {
+  FileKind kind;
+  std::string name;  // for kConfig, "config"; otherwise a file name without '/'
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // Human-readable location, e.g. "/srv/backup" or "s3:http://host/bucket".
+  virtual std::string Location() const = 0;
+  // Creates whatever layout the backend needs (directories). Idempotent.
+  virtual Status Create() = 0;
+  virtual Status Save(const Handle& h, ByteSpan data) = 0;
+  // Reads `length` bytes at `offset`; length 0 means "to the end".
+  virtual Result<Bytes> Load(const Handle& h, uint64_t offset = 0, uint64_t length = 0) = 0;
+  virtual Result<uint64_t> Size(const Handle& h) = 0;
+  // Calls fn(name, size) for every file of `kind`; stops and returns fn's first error.
+  virtual Status List(FileKind kind,
+                      const std::function<Status(const std::string&, uint64_t)>& fn) = 0;
+  virtual Status Remove(const Handle& h) = 0;
+};
+
+// The repository on a local (or mounted) file system. Files are written to a
+// temporary name, fsync'ed, renamed into place with RENAME_NOREPLACE, and the
+// directory is fsync'ed. Data files live in data/XX/ where XX are the first two
+// characters of the name.
+std::unique_ptr<Backend> NewLocalBackend(const std::string& root);
+
+}  // namespace lb::storage

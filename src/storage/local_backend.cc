@@ -1,0 +1,226 @@
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <random>
+
+#include "storage/backend.h"
+
+namespace lb::storage {
+
+const char* FileKindDir(FileKind k) {
+  switch (k) {
+    case FileKind::kConfig: return "config";
+    case FileKind::kKey: return "keys";
+    case FileKind::kData: return "data";
+    case FileKind::kIndex: return "index";
+    case FileKind::kSnapshot: return "snapshots";
+    case FileKind::kLock: return "locks";
+  }
+  return "?";
+}
+
+namespace {
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+  int release() {
+    int f = fd_;
+    fd_ = -1;
+    return f;
+  }
+
+ private:
+  int fd_;
+};
+
+Status SyncDir(const std::string& dir) {
+  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0) return ErrnoStatus("open " + dir, errno);
+  if (::fsync(fd.get()) != 0) return ErrnoStatus("fsync " + dir, errno);
+  return Status::Ok();
+}
+
+Status MakeDir(const std::string& path) {
+  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) return ErrnoStatus("mkdir " + path, errno);
+  return Status::Ok();
+}
+
+std::string TempSuffix() {
+  static thread_local std::mt19937_64 rng(std::random_device{}());
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+class LocalBackend final : public Backend {
+ public:
+  explicit LocalBackend(std::string root) : root_(std::move(root)) {
+    while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
+  }
+
+  std::string Location() const override { return root_; }
+
+  Status Create() override {
+    LB_RETURN_IF_ERROR(MakeDir(root_));
+    for (FileKind k : {FileKind::kKey, FileKind::kData, FileKind::kIndex, FileKind::kSnapshot,
+                       FileKind::kLock})
+      LB_RETURN_IF_ERROR(MakeDir(root_ + "/" + FileKindDir(k)));
+    char sub[3];
+    for (int i = 0; i < 256; ++i) {
+      std::snprintf(sub, sizeof sub, "%02x", i);
+      LB_RETURN_IF_ERROR(MakeDir(root_ + "/data/" + sub));
+    }
+    return SyncDir(root_);
+  }
+
+  Status Save(const Handle& h, ByteSpan data) override {
+    LB_RETURN_IF_ERROR(CheckName(h));
+    const std::string dir = DirOf(h);
+    const std::string final_path = PathOf(h);
+    const std::string tmp = dir + "/.tmp-" + TempSuffix();
+    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (fd.get() < 0) return ErrnoStatus("create " + tmp, errno);
+    Status st = WriteAll(fd.get(), data, tmp);
+    if (st.ok() && ::fsync(fd.get()) != 0) st = ErrnoStatus("fsync " + tmp, errno);
+    if (st.ok() && ::close(fd.release()) != 0) st = ErrnoStatus("close " + tmp, errno);
+    if (st.ok() && ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, final_path.c_str(),
+                               RENAME_NOREPLACE) != 0) {
+      st = ErrnoStatus("rename to " + final_path, errno);
+    }
+    if (!st.ok()) {
+      ::unlink(tmp.c_str());
+      return st;
+    }
+    return SyncDir(dir);
+  }
+
+  Result<Bytes> Load(const Handle& h, uint64_t offset, uint64_t length) override {
+    LB_RETURN_IF_ERROR(CheckName(h));
+    const std::string path = PathOf(h);
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) return ErrnoStatus("open " + path, errno);
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) return ErrnoStatus("stat " + path, errno);
+    const uint64_t size = static_cast<uint64_t>(st.st_size);
+    if (offset > size || (length > 0 && offset + length > size))
+      return Corrupt("read beyond end of " + path);
+    if (length == 0) length = size - offset;
+    Bytes out(length);
+    size_t done = 0;
+    while (done < length) {
+      ssize_t n = ::pread(fd.get(), out.data() + done, length - done,
+                          static_cast<off_t>(offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return ErrnoStatus("read " + path, errno);
+      if (n == 0) return Corrupt("short read of " + path);
+      done += static_cast<size_t>(n);
+    }
+    return out;
+  }
+
+  Result<uint64_t> Size(const Handle& h) override {
+    LB_RETURN_IF_ERROR(CheckName(h));
+    struct stat st;
+    const std::string path = PathOf(h);
+    if (::stat(path.c_str(), &st) != 0) return ErrnoStatus("stat " + path, errno);
+    return static_cast<uint64_t>(st.st_size);
+  }
+
+  Status List(FileKind kind,
+              const std::function<Status(const std::string&, uint64_t)>& fn) override {
+    if (kind == FileKind::kConfig) {
+      auto size = Size({kind, "config"});
+      if (!size.ok()) return size.status().code() == Code::kNotFound ? Status::Ok() : size.status();
+      return fn("config", *size);
+    }
+    const std::string dir = root_ + "/" + FileKindDir(kind);
+    if (kind != FileKind::kData) return ListDir(dir, fn);
+    char sub[3];
+    for (int i = 0; i < 256; ++i) {
+      std::snprintf(sub, sizeof sub, "%02x", i);
+      LB_RETURN_IF_ERROR(ListDir(dir + "/" + sub, fn));
+    }
+    return Status::Ok();
+  }
+
+  Status Remove(const Handle& h) override {
+    LB_RETURN_IF_ERROR(CheckName(h));
+    const std::string path = PathOf(h);
+    if (::unlink(path.c_str()) != 0) return ErrnoStatus("remove " + path, errno);
+    return SyncDir(DirOf(h));
+  }
+
+ private:
+  static Status CheckName(const Handle& h) {
+    if (h.name.empty() || h.name.find('/') != std::string::npos || h.name[0] == '.')
+      return InvalidArgument("invalid file name '" + h.name + "'");
+    if (h.kind == FileKind::kData && h.name.size() < 2)
+      return InvalidArgument("data file name too short: '" + h.name + "'");
+    return Status::Ok();
+  }
+
+  std::string DirOf(const Handle& h) const {
+    if (h.kind == FileKind::kConfig) return root_;
+    std::string d = root_ + "/" + FileKindDir(h.kind);
+    if (h.kind == FileKind::kData) d += "/" + h.name.substr(0, 2);
+    return d;
+  }
+
+  std::string PathOf(const Handle& h) const {
+    if (h.kind == FileKind::kConfig) return root_ + "/config";
+    return DirOf(h) + "/" + h.name;
+  }
+
+  static Status ListDir(const std::string& dir,
+                        const std::function<Status(const std::string&, uint64_t)>& fn) {
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return ErrnoStatus("list " + dir, errno);
+    Status result;
+    errno = 0;
+    while (struct dirent* e = ::readdir(d)) {
+      if (e->d_name[0] == '.') continue;  // ".", "..", temporary files
+      struct stat st;
+      if (::fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT) continue;  // removed while listing
+        result = ErrnoStatus("stat " + dir + "/" + e->d_name, errno);
+        break;
+      }
+      result = fn(e->d_name, static_cast<uint64_t>(st.st_size));
+      if (!result.ok()) break;
+      errno = 0;
+    }
+    if (result.ok() && errno != 0) result = ErrnoStatus("list " + dir, errno);
+    ::closedir(d);
+    return result;
+  }
+
+  static Status WriteAll(int fd, ByteSpan data, const std::string& what) {
+    size_t done = 0;
+    while (done < data.size()) {
+      ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return ErrnoStatus("write " + what, errno);
+      done += static_cast<size_t>(n);
+    }
+    return Status::Ok();
+  }
+
+  std::string root_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> NewLocalBackend(const std::string& root) {
+  return std::make_unique<LocalBackend>(root);
+}
+
+}  // namespace lb::storage
