@@ -1,0 +1,45 @@
+// The in-memory master index: blob id -> where it is stored.
+// Thread safety: all methods are safe to call concurrently (internal mutex).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "base/id.h"
+#include "repo/pack.h"
+
+namespace lb::repo {
+
+struct BlobLocation {
+  const PackInfo* pack = nullptr;  // owned by the Index; stable for its lifetime
+  BlobEntry entry;
+};
+
+class Index {
+ public:
+  // Adds every blob of the pack. A blob already known keeps its first location.
+  void AddPack(PackInfo pack);
+  std::optional<BlobLocation> Find(const Id& id) const;
+  bool Has(const Id& id) const;
+  bool HasPack(const Id& pack_id) const;
+  size_t blob_count() const;
+  size_t pack_count() const;
+  // Calls fn for every pack (under the lock: do not call back into the Index).
+  void ForEachPack(const std::function<void(const PackInfo&)>& fn) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::unique_ptr<PackInfo>> packs_;
+  std::unordered_map<Id, uint32_t, IdHash> pack_pos_;
+  struct Slot {
+    uint32_t pack;
+    uint32_t entry;
+  };
+  std::unordered_map<Id, Slot, IdHash> blobs_;
+};
+
+}  // namespace lb::repo

@@ -1,0 +1,1012 @@
+// Tests for the repository module: config, key files, packs, index files,
+// sealed files, the Repository itself and locks.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+
+#include "base/clock.h"
+#include "repo/config.h"
+#include "repo/index.h"
+#include "repo/keys.h"
+#include "repo/lock.h"
+#include "repo/pack.h"
+#include "repo/repository.h"
+#include "storage/backend.h"
+
+namespace lb::repo {
+namespace {
+
+namespace fs = std::filesystem;
+
+const KdfParams kCheapKdf{1, 8 << 20};
+
+Bytes RandomBlob(std::mt19937_64& rng, size_t n) {
+  Bytes b(n);
+  for (auto& x : b) x = static_cast<uint8_t>(rng());
+  return b;
+}
+
+Bytes CompressibleBlob(std::mt19937_64& rng, size_t n) {
+  std::string words[] = {"lifeboat ", "backup ", "repository ", "pack ", "index "};
+  std::string s;
+  const uint64_t salt = rng();
+  s += std::to_string(salt);
+  while (s.size() < n) s += words[rng() % 5];
+  s.resize(n);
+  Bytes b(s.begin(), s.end());
+  return b;
+}
+
+void ExpectSameEntry(const BlobEntry& a, const BlobEntry& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.kind, b.kind);
+  EXPECT_EQ(a.compression, b.compression);
+  EXPECT_EQ(a.offset, b.offset);
+  EXPECT_EQ(a.length, b.length);
+  EXPECT_EQ(a.raw_length, b.raw_length);
+}
+
+void ExpectSamePack(const PackInfo& a, const PackInfo& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.key_version, b.key_version);
+  EXPECT_EQ(a.sealed_key, b.sealed_key);
+  EXPECT_EQ(a.size, b.size);
+  ASSERT_EQ(a.blobs.size(), b.blobs.size());
+  for (size_t i = 0; i < a.blobs.size(); ++i) ExpectSameEntry(a.blobs[i], b.blobs[i]);
+}
+
+void ExpectSameKeys(const MasterKeys& a, const MasterKeys& b) {
+  EXPECT_EQ(a.id_key, b.id_key);
+  EXPECT_EQ(a.meta_key, b.meta_key);
+  EXPECT_EQ(a.current, b.current);
+  ASSERT_EQ(a.data_keys.size(), b.data_keys.size());
+  for (size_t i = 0; i < a.data_keys.size(); ++i) {
+    EXPECT_EQ(a.data_keys[i].version, b.data_keys[i].version);
+    EXPECT_EQ(a.data_keys[i].pair.public_key, b.data_keys[i].pair.public_key);
+    EXPECT_EQ(a.data_keys[i].pair.secret_key, b.data_keys[i].pair.secret_key);
+  }
+}
+
+// All regular files under `root`, relative path -> contents.
+std::map<std::string, std::string> Snapshot(const std::string& root) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(root)) {
+    if (!e.is_regular_file()) continue;
+    std::ifstream in(e.path(), std::ios::binary);
+    std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    out[fs::relative(e.path(), root).string()] = data;
+  }
+  return out;
+}
+
+size_t CountFiles(const std::string& dir) {
+  size_t n = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file() && e.path().filename().string()[0] != '.') ++n;
+  return n;
+}
+
+void FlipByteInFile(const std::string& path, uint64_t offset) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  ASSERT_TRUE(f.good()) << path;
+  f.seekg(static_cast<std::streamoff>(offset));
+  char c;
+  f.read(&c, 1);
+  ASSERT_TRUE(f.good());
+  c = static_cast<char>(c ^ 0x40);
+  f.seekp(static_cast<std::streamoff>(offset));
+  f.write(&c, 1);
+  f.close();
+  ASSERT_FALSE(f.fail());
+}
+
+std::string DataPath(const std::string& root, const Id& pack) {
+  const std::string hex = pack.Hex();
+  return root + "/data/" + hex.substr(0, 2) + "/" + hex;
+}
+
+class RepoTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(crypto::Init().ok());
+    char tmpl[] = "/tmp/lb-repo-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    scratch_ = tmpl;
+    dir_ = scratch_ + "/repo";
+  }
+  void TearDown() override { fs::remove_all(scratch_); }
+
+  InitOptions Options(uint32_t pack_size = 16 * 1024 * 1024) {
+    InitOptions o;
+    o.pack_size = pack_size;
+    o.kdf = kCheapKdf;
+    o.who = {1700000000LL * 1000000000, "testhost", "tester"};
+    return o;
+  }
+
+  std::unique_ptr<Repository> InitRepo(const std::string& password, uint32_t pack_size) {
+    auto r = Repository::Init(storage::NewLocalBackend(dir_), password, Options(pack_size));
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (!r.ok()) return nullptr;
+    return std::move(r).value();
+  }
+
+  Result<std::unique_ptr<Repository>> OpenRepo(const std::string& password) {
+    return Repository::Open(storage::NewLocalBackend(dir_), password);
+  }
+
+  std::string scratch_;
+  std::string dir_;
+};
+
+// ---------------------------------------------------------------- config
+
+TEST(ConfigTest, RoundTrip) {
+  Config c;
+  c.id = std::string(64, 'a');
+  c.chunker.min_size = 1024;
+  c.chunker.avg_size = 4096;
+  c.chunker.max_size = 65536;
+  c.pack_size = 123456;
+  c.created = 1700000000123456789LL;
+  auto d = DecodeConfig(EncodeConfig(c));
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->version, kFormatVersion);
+  EXPECT_EQ(d->id, c.id);
+  EXPECT_EQ(d->chunker.min_size, 1024u);
+  EXPECT_EQ(d->chunker.avg_size, 4096u);
+  EXPECT_EQ(d->chunker.max_size, 65536u);
+  EXPECT_EQ(d->pack_size, 123456u);
+  EXPECT_EQ(d->created, c.created);
+}
+
+TEST(ConfigTest, NewerVersionUnsupported) {
+  Config c;
+  c.id = std::string(64, 'b');
+  c.version = 2;
+  auto d = DecodeConfig(EncodeConfig(c));
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().code(), Code::kUnsupported);
+}
+
+TEST(ConfigTest, MalformedIsCorrupt) {
+  for (const std::string text : {"{not json", "", "[1,2,3]", "{\"version\": 1}",
+                                 "{\"version\": \"one\"}"}) {
+    auto d = DecodeConfig(text);
+    ASSERT_FALSE(d.ok()) << text;
+    EXPECT_EQ(d.status().code(), Code::kCorrupt) << text;
+  }
+  // Truncated valid config.
+  Config c;
+  c.id = std::string(64, 'c');
+  std::string text = EncodeConfig(c);
+  auto d = DecodeConfig(text.substr(0, text.size() / 2));
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().code(), Code::kCorrupt);
+  // Out-of-range pack size.
+  c.pack_size = 100;
+  d = DecodeConfig(EncodeConfig(c));
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().code(), Code::kCorrupt);
+}
+
+// ---------------------------------------------------------------- key files
+
+class KeyFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(crypto::Init().ok()); }
+};
+
+TEST_F(KeyFileTest, RoundTrip) {
+  MasterKeys k = MasterKeys::Generate();
+  KeyFileInfo info{1234567890123LL, "host-a", "user-b"};
+  auto text = EncodeKeyFile(k, "correct horse", kCheapKdf, info);
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  auto opened = OpenKeyFile(*text, "correct horse");
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  ExpectSameKeys(k, *opened);
+  // The secret keys do not appear in the file in any obvious form.
+  EXPECT_EQ(text->find(HexEncode(k.id_key)), std::string::npos);
+}
+
+TEST_F(KeyFileTest, WrongPasswordIsDistinctFromCorrupt) {
+  MasterKeys k = MasterKeys::Generate();
+  auto text = EncodeKeyFile(k, "right", kCheapKdf, {});
+  ASSERT_TRUE(text.ok());
+  auto bad = OpenKeyFile(*text, "wrong");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Code::kWrongPassword);
+  auto empty = OpenKeyFile(*text, "");
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.status().code(), Code::kWrongPassword);
+}
+
+TEST_F(KeyFileTest, DamagedKeyFileIsCorrupt) {
+  MasterKeys k = MasterKeys::Generate();
+  auto text = EncodeKeyFile(k, "pw", kCheapKdf, {});
+  ASSERT_TRUE(text.ok());
+  for (const std::string& bad : std::vector<std::string>{"garbage", "{\"version\": 1", "{}",
+                                                          "{\"version\": 1}",
+                                                          text->substr(0, text->size() / 2)}) {
+    auto r = OpenKeyFile(bad, "pw");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), Code::kCorrupt) << bad;
+  }
+  // A salt field that is valid base64 but not 16 bytes long is damage, too.
+  std::string t = *text;
+  size_t pos = t.find("\"salt\": \"");
+  ASSERT_NE(pos, std::string::npos);
+  pos += 9;
+  size_t end = t.find('"', pos);
+  t.replace(pos, end - pos, "AAAA");
+  auto r = OpenKeyFile(t, "pw");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kCorrupt) << r.status().ToString();
+  // So are KDF parameters below Argon2id's minimum.
+  t = *text;
+  pos = t.find("\"ops\": 1");
+  ASSERT_NE(pos, std::string::npos);
+  t.replace(pos, 8, "\"ops\": 0");
+  r = OpenKeyFile(t, "pw");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kCorrupt) << r.status().ToString();
+}
+
+TEST_F(KeyFileTest, ReadInfoWithoutPassword) {
+  MasterKeys k = MasterKeys::Generate();
+  KeyFileInfo info{987654321000LL, "the-host", "the-user"};
+  auto text = EncodeKeyFile(k, "secret", kCheapKdf, info);
+  ASSERT_TRUE(text.ok());
+  auto r = ReadKeyFileInfo(*text);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->created, info.created);
+  EXPECT_EQ(r->host, "the-host");
+  EXPECT_EQ(r->user, "the-user");
+  auto bad = ReadKeyFileInfo("not json");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Code::kCorrupt);
+}
+
+// ---------------------------------------------------------------- packs
+
+class PackTest : public ::testing::Test {
+ protected:
+  struct Blob {
+    Id id;
+    BlobKind kind;
+    Compression comp;
+    Bytes stored;
+  };
+
+  void SetUp() override {
+    ASSERT_TRUE(crypto::Init().ok());
+    keys_ = MasterKeys::Generate();
+    std::mt19937_64 rng(42);
+    PackBuilder b(keys_.Current());
+    for (int i = 0; i < 7; ++i) {
+      Blob bl;
+      bl.stored = RandomBlob(rng, i == 0 ? 0 : 100 + 517 * i);
+      bl.id = crypto::HmacSha256(keys_.id_key, bl.stored);
+      bl.kind = i % 2 ? BlobKind::kTree : BlobKind::kData;
+      bl.comp = i % 3 == 0 ? Compression::kZstd : Compression::kNone;
+      b.Add(bl.id, bl.kind, bl.comp, static_cast<uint32_t>(bl.stored.size() + i), bl.stored);
+      blobs_.push_back(bl);
+    }
+    EXPECT_EQ(b.count(), 7u);
+    pack_ = b.Finish(info_);
+  }
+
+  MasterKeys keys_;
+  std::vector<Blob> blobs_;
+  PackInfo info_;
+  Bytes pack_;
+};
+
+TEST_F(PackTest, BuilderAndHeaderRoundTrip) {
+  EXPECT_EQ(info_.id, crypto::Sha256(pack_));
+  EXPECT_EQ(info_.size, pack_.size());
+  EXPECT_EQ(info_.key_version, 1u);
+  EXPECT_EQ(info_.sealed_key.size(), 80u);
+  ASSERT_EQ(info_.blobs.size(), blobs_.size());
+  uint32_t expect_offset = 0;
+  for (size_t i = 0; i < blobs_.size(); ++i) {
+    const BlobEntry& e = info_.blobs[i];
+    EXPECT_EQ(e.id, blobs_[i].id);
+    EXPECT_EQ(e.kind, blobs_[i].kind);
+    EXPECT_EQ(e.compression, blobs_[i].comp);
+    EXPECT_EQ(e.offset, expect_offset);
+    EXPECT_EQ(e.length, blobs_[i].stored.size() + crypto::kAeadOverhead);
+    EXPECT_EQ(e.raw_length, blobs_[i].stored.size() + i);
+    expect_offset += e.length;
+  }
+  EXPECT_EQ(std::string(pack_.end() - 4, pack_.end()), "LBP1");
+
+  auto h = ReadPackHeader(keys_, info_.id, pack_);
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  ExpectSamePack(info_, *h);
+}
+
+TEST_F(PackTest, OpenBlobsWithPackKey) {
+  auto key = OpenPackKey(keys_, info_.key_version, info_.sealed_key);
+  ASSERT_TRUE(key.ok()) << key.status().ToString();
+  ByteSpan pack(pack_);
+  for (size_t i = 0; i < blobs_.size(); ++i) {
+    const BlobEntry& e = info_.blobs[i];
+    auto plain = crypto::Open(*key, pack.subspan(e.offset, e.length), BlobAd(e.id, e.kind));
+    ASSERT_TRUE(plain.ok()) << i;
+    EXPECT_EQ(*plain, blobs_[i].stored);
+    // The ciphertext is bound to its kind and its id.
+    BlobKind other = e.kind == BlobKind::kData ? BlobKind::kTree : BlobKind::kData;
+    EXPECT_FALSE(crypto::Open(*key, pack.subspan(e.offset, e.length), BlobAd(e.id, other)).ok());
+    const Id& other_id = info_.blobs[(i + 1) % blobs_.size()].id;
+    EXPECT_FALSE(crypto::Open(*key, pack.subspan(e.offset, e.length), BlobAd(other_id, e.kind)).ok());
+  }
+  // Unknown key version and another repository's keys fail.
+  EXPECT_EQ(OpenPackKey(keys_, 2, info_.sealed_key).status().code(), Code::kCorrupt);
+  MasterKeys other = MasterKeys::Generate();
+  EXPECT_EQ(OpenPackKey(other, 1, info_.sealed_key).status().code(), Code::kCorrupt);
+  EXPECT_EQ(ReadPackHeader(other, info_.id, pack_).status().code(), Code::kCorrupt);
+}
+
+TEST_F(PackTest, FlippedBitInBlobRejected) {
+  auto key = OpenPackKey(keys_, info_.key_version, info_.sealed_key);
+  ASSERT_TRUE(key.ok());
+  const BlobEntry& e = info_.blobs[3];
+  for (uint32_t pos : {e.offset, e.offset + 5, e.offset + 20, e.offset + e.length - 1}) {
+    Bytes bad = pack_;
+    bad[pos] ^= 0x01;
+    auto plain = crypto::Open(*key, ByteSpan(bad).subspan(e.offset, e.length), BlobAd(e.id, e.kind));
+    ASSERT_FALSE(plain.ok()) << pos;
+    EXPECT_EQ(plain.status().code(), Code::kCorrupt);
+  }
+}
+
+TEST_F(PackTest, FlippedBitInHeaderRejected) {
+  const BlobEntry& last = info_.blobs.back();
+  const size_t header_start = last.offset + last.length;
+  const size_t header_end = pack_.size() - kPackTrailerFixed;
+  ASSERT_GT(header_end, header_start);
+  for (size_t pos = header_start; pos < header_end; pos += 7) {
+    Bytes bad = pack_;
+    bad[pos] ^= 0x80;
+    auto h = ReadPackHeader(keys_, info_.id, bad);
+    ASSERT_FALSE(h.ok()) << pos;
+    EXPECT_EQ(h.status().code(), Code::kCorrupt);
+  }
+  // The sealed key and the trailer fields are protected too.
+  for (size_t pos = header_end; pos < pack_.size(); ++pos) {
+    Bytes bad = pack_;
+    bad[pos] ^= 0x01;
+    auto h = ReadPackHeader(keys_, info_.id, bad);
+    EXPECT_FALSE(h.ok()) << pos;
+  }
+}
+
+TEST_F(PackTest, TruncatedPackRejected) {
+  for (size_t n : {size_t{0}, size_t{10}, kPackTrailerFixed - 1, kPackTrailerFixed,
+                   pack_.size() / 2, pack_.size() - 1}) {
+    auto h = ReadPackHeader(keys_, info_.id, ByteSpan(pack_).first(n));
+    ASSERT_FALSE(h.ok()) << n;
+    EXPECT_EQ(h.status().code(), Code::kCorrupt) << n;
+  }
+  // Bytes missing at the front (trailer and header intact): entries fall outside.
+  auto h = ReadPackHeader(keys_, info_.id, ByteSpan(pack_).subspan(100));
+  ASSERT_FALSE(h.ok());
+  EXPECT_EQ(h.status().code(), Code::kCorrupt);
+}
+
+TEST_F(PackTest, WrongMagicRejected) {
+  Bytes bad = pack_;
+  bad[bad.size() - 1] = '2';
+  auto h = ReadPackHeader(keys_, info_.id, bad);
+  ASSERT_FALSE(h.ok());
+  EXPECT_EQ(h.status().code(), Code::kCorrupt);
+  EXPECT_NE(h.status().message().find("magic"), std::string::npos) << h.status().message();
+}
+
+// ---------------------------------------------------------------- index files
+
+class IndexFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(crypto::Init().ok());
+    keys_ = MasterKeys::Generate();
+    std::mt19937_64 rng(7);
+    for (int p = 0; p < 3; ++p) {
+      PackBuilder b(keys_.Current());
+      for (int i = 0; i < 2 + p; ++i) {
+        Bytes data = RandomBlob(rng, 50 + 31 * i);
+        b.Add(crypto::HmacSha256(keys_.id_key, data), i % 2 ? BlobKind::kTree : BlobKind::kData,
+              i % 3 ? Compression::kNone : Compression::kZstd, 1000 + i, data);
+      }
+      PackInfo info;
+      b.Finish(info);
+      index_.packs.push_back(info);
+    }
+    for (int i = 0; i < 2; ++i) {
+      Bytes raw = RandomBlob(rng, 32);
+      index_.supersedes.push_back(Id::FromBytes(raw));
+    }
+    file_ = EncodeIndexFile(keys_, index_);
+  }
+
+  MasterKeys keys_;
+  IndexFile index_;
+  Bytes file_;
+};
+
+TEST_F(IndexFileTest, RoundTrip) {
+  auto d = DecodeIndexFile(keys_, file_);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->supersedes, index_.supersedes);
+  ASSERT_EQ(d->packs.size(), index_.packs.size());
+  for (size_t i = 0; i < d->packs.size(); ++i) ExpectSamePack(index_.packs[i], d->packs[i]);
+
+  IndexFile empty;
+  auto e = DecodeIndexFile(keys_, EncodeIndexFile(keys_, empty));
+  ASSERT_TRUE(e.ok());
+  EXPECT_TRUE(e->supersedes.empty());
+  EXPECT_TRUE(e->packs.empty());
+}
+
+TEST_F(IndexFileTest, FlippedByteRejected) {
+  for (size_t pos = 0; pos < file_.size(); ++pos) {
+    Bytes bad = file_;
+    bad[pos] ^= 0x10;
+    auto d = DecodeIndexFile(keys_, bad);
+    ASSERT_FALSE(d.ok()) << pos;
+    EXPECT_EQ(d.status().code(), Code::kCorrupt);
+  }
+  EXPECT_FALSE(DecodeIndexFile(keys_, ByteSpan(file_).first(file_.size() - 1)).ok());
+}
+
+TEST_F(IndexFileTest, OtherKeysRejected) {
+  MasterKeys other = MasterKeys::Generate();
+  auto d = DecodeIndexFile(other, file_);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().code(), Code::kCorrupt);
+}
+
+// ---------------------------------------------------------------- sealed files
+
+TEST(SealFileTest, RoundTripAndWrongAd) {
+  ASSERT_TRUE(crypto::Init().ok());
+  MasterKeys k = MasterKeys::Generate();
+  Bytes payload(5000);
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<uint8_t>(i * 13);
+  Bytes file = SealFile(k.Current(), payload, AsBytes("ad one"));
+  EXPECT_EQ(file.size(), 4 + 80 + payload.size() + crypto::kAeadOverhead);
+  auto r = OpenFile(k, file, AsBytes("ad one"));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, payload);
+
+  auto wrong = OpenFile(k, file, AsBytes("ad two"));
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.status().code(), Code::kCorrupt);
+
+  MasterKeys other = MasterKeys::Generate();
+  EXPECT_EQ(OpenFile(other, file, AsBytes("ad one")).status().code(), Code::kCorrupt);
+  EXPECT_EQ(OpenFile(k, ByteSpan(file).first(50), AsBytes("ad one")).status().code(),
+            Code::kCorrupt);
+  Bytes bad = file;
+  bad[bad.size() / 2] ^= 1;
+  EXPECT_EQ(OpenFile(k, bad, AsBytes("ad one")).status().code(), Code::kCorrupt);
+
+  // Empty payload.
+  auto e = OpenFile(k, SealFile(k.Current(), {}, AsBytes("x")), AsBytes("x"));
+  ASSERT_TRUE(e.ok());
+  EXPECT_TRUE(e->empty());
+}
+
+// ---------------------------------------------------------------- Index
+
+TEST(IndexTest, FirstLocationWins) {
+  ASSERT_TRUE(crypto::Init().ok());
+  Index idx;
+  PackInfo a, b;
+  a.id = crypto::Sha256(AsBytes("a"));
+  b.id = crypto::Sha256(AsBytes("b"));
+  BlobEntry e1{crypto::Sha256(AsBytes("x")), BlobKind::kData, Compression::kNone, 0, 40, 12};
+  BlobEntry e2{crypto::Sha256(AsBytes("y")), BlobKind::kTree, Compression::kNone, 40, 40, 12};
+  a.blobs = {e1};
+  BlobEntry e1b = e1;
+  e1b.offset = 100;
+  b.blobs = {e1b, e2};
+  idx.AddPack(a);
+  idx.AddPack(b);
+  idx.AddPack(a);  // duplicate pack ignored
+  EXPECT_EQ(idx.pack_count(), 2u);
+  EXPECT_EQ(idx.blob_count(), 2u);
+  auto f = idx.Find(e1.id);
+  ASSERT_TRUE(f.has_value());
+  EXPECT_EQ(f->pack->id, a.id);
+  EXPECT_EQ(f->entry.offset, 0u);
+  EXPECT_TRUE(idx.HasPack(b.id));
+  EXPECT_FALSE(idx.Has(crypto::Sha256(AsBytes("z"))));
+  EXPECT_FALSE(idx.Find(crypto::Sha256(AsBytes("z"))).has_value());
+}
+
+// ---------------------------------------------------------------- Repository
+
+TEST_F(RepoTest, InitTwiceAndOpen) {
+  auto repo = InitRepo("pw", 64 * 1024);
+  ASSERT_NE(repo, nullptr);
+  EXPECT_TRUE(fs::exists(dir_ + "/config"));
+  EXPECT_EQ(repo->config().pack_size, 64u * 1024);
+  EXPECT_EQ(repo->config().id.size(), 64u);
+
+  auto again = Repository::Init(storage::NewLocalBackend(dir_), "other", Options());
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), Code::kAlreadyExists);
+
+  auto opened = OpenRepo("pw");
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ((*opened)->config().id, repo->config().id);
+  ExpectSameKeys(repo->keys(), (*opened)->keys());
+  // Blob ids are keyed with the same key.
+  EXPECT_EQ((*opened)->BlobId(AsBytes("hello")), repo->BlobId(AsBytes("hello")));
+  EXPECT_NE(repo->BlobId(AsBytes("hello")), crypto::Sha256(AsBytes("hello")));
+}
+
+TEST_F(RepoTest, WrongPasswordChangesNothing) {
+  {
+    auto repo = InitRepo("pw", 64 * 1024);
+    ASSERT_NE(repo, nullptr);
+    Bytes data(1000, 7);
+    ASSERT_TRUE(repo->SaveBlob(BlobKind::kData, repo->BlobId(data), data).ok());
+    ASSERT_TRUE(repo->Flush().ok());
+  }
+  auto before = Snapshot(dir_);
+  ASSERT_FALSE(before.empty());
+  auto r = OpenRepo("not the password");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kWrongPassword);
+  EXPECT_EQ(Snapshot(dir_), before);
+}
+
+TEST_F(RepoTest, OpenMissing) {
+  auto r = Repository::Open(storage::NewLocalBackend(scratch_ + "/nope"), "pw");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kNotFound);
+  EXPECT_FALSE(fs::exists(scratch_ + "/nope"));
+}
+
+struct SavedBlob {
+  Bytes data;
+  Id id;
+  BlobKind kind;
+  bool compressible;
+};
+
+class RepoBlobTest : public RepoTest {
+ protected:
+  // Saves 200 blobs (some duplicates) with a 64 KiB pack size and flushes.
+  void Populate() {
+    repo_ = InitRepo("pw", 64 * 1024);
+    ASSERT_NE(repo_, nullptr);
+    std::mt19937_64 rng(1234);
+    std::set<Id> seen;
+    uint64_t reported = 0;
+    for (int i = 0; i < 200; ++i) {
+      SavedBlob b;
+      b.kind = i % 3 == 0 ? BlobKind::kTree : BlobKind::kData;
+      b.compressible = false;
+      switch (i % 5) {
+        case 0:
+        case 1:
+          b.data = RandomBlob(rng, 20000 + rng() % 25000);
+          break;
+        case 2:
+          b.data = CompressibleBlob(rng, 1000 + rng() % 100000);
+          b.compressible = true;
+          break;
+        case 3:
+          b.data = RandomBlob(rng, i == 3 ? 0 : rng() % 64);
+          break;
+        case 4: {
+          const SavedBlob& earlier = blobs_[rng() % blobs_.size()];
+          b.data = earlier.data;
+          b.compressible = earlier.compressible;
+          break;
+        }
+      }
+      b.id = repo_->BlobId(b.data);
+      const bool is_new = seen.insert(b.id).second;
+      EXPECT_EQ(repo_->HasBlob(b.id), !is_new) << i;
+      auto r = repo_->SaveBlob(b.kind, b.id, b.data);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      EXPECT_EQ(r->added, is_new) << i;
+      if (!is_new) {
+        EXPECT_EQ(r->stored_bytes, 0u);
+      }
+      reported += r->stored_bytes;
+      EXPECT_TRUE(repo_->HasBlob(b.id));
+      blobs_.push_back(std::move(b));
+    }
+    unique_ = seen.size();
+    ASSERT_LT(unique_, 200u);
+    ASSERT_TRUE(repo_->Flush().ok());
+
+    uint64_t in_packs = 0;
+    repo_->index().ForEachPack([&](const PackInfo& p) {
+      for (const auto& e : p.blobs) in_packs += e.length;
+    });
+    EXPECT_EQ(reported, in_packs);
+    EXPECT_EQ(repo_->index().blob_count(), unique_);
+  }
+
+  std::unique_ptr<Repository> repo_;
+  std::vector<SavedBlob> blobs_;
+  size_t unique_ = 0;
+};
+
+TEST_F(RepoBlobTest, SaveFlushReopenLoad) {
+  Populate();
+  ASSERT_FALSE(HasFailure());
+  const size_t packs = CountFiles(dir_ + "/data");
+  const size_t index_files = CountFiles(dir_ + "/index");
+  EXPECT_GT(packs, 32u) << "expected several packs";
+  EXPECT_GE(index_files, 2u) << "expected an index file after 32 packs and one at flush";
+  EXPECT_EQ(repo_->index().pack_count(), packs);
+
+  // Compression is used only where it pays.
+  for (const auto& b : blobs_) {
+    auto loc = repo_->index().Find(b.id);
+    ASSERT_TRUE(loc.has_value());
+    EXPECT_EQ(loc->entry.raw_length, b.data.size());
+    const Compression want = b.compressible ? Compression::kZstd : Compression::kNone;
+    EXPECT_EQ(loc->entry.compression, want);
+  }
+
+  repo_.reset();
+  auto opened = OpenRepo("pw");
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  auto& repo = *opened;
+  EXPECT_EQ(repo->index().blob_count(), unique_);
+  EXPECT_EQ(repo->index().pack_count(), packs);
+  for (size_t i = 0; i < blobs_.size(); ++i) {
+    EXPECT_TRUE(repo->HasBlob(blobs_[i].id));
+    auto data = repo->LoadBlob(blobs_[i].id);
+    ASSERT_TRUE(data.ok()) << i << ": " << data.status().ToString();
+    EXPECT_EQ(*data, blobs_[i].data) << i;
+  }
+
+  // Known blobs are not stored again, and a Flush with nothing new writes nothing.
+  auto files = Snapshot(dir_);
+  for (size_t i = 0; i < 10; ++i) {
+    auto r = repo->SaveBlob(blobs_[i].kind, blobs_[i].id, blobs_[i].data);
+    ASSERT_TRUE(r.ok());
+    EXPECT_FALSE(r->added);
+    EXPECT_EQ(r->stored_bytes, 0u);
+  }
+  ASSERT_TRUE(repo->Flush().ok());
+  EXPECT_EQ(Snapshot(dir_), files);
+
+  // Unknown blob.
+  auto missing = repo->LoadBlob(repo->BlobId(AsBytes("never saved")));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), Code::kNotFound);
+}
+
+TEST_F(RepoBlobTest, NoCompressionWhenDisabled) {
+  repo_ = InitRepo("pw", 64 * 1024);
+  ASSERT_NE(repo_, nullptr);
+  repo_->set_write_options({0});
+  std::mt19937_64 rng(5);
+  Bytes data = CompressibleBlob(rng, 50000);
+  Id id = repo_->BlobId(data);
+  auto r = repo_->SaveBlob(BlobKind::kData, id, data);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->stored_bytes, data.size() + crypto::kAeadOverhead);
+  ASSERT_TRUE(repo_->Flush().ok());
+  auto loc = repo_->index().Find(id);
+  ASSERT_TRUE(loc.has_value());
+  EXPECT_EQ(loc->entry.compression, Compression::kNone);
+  auto back = repo_->LoadBlob(id);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, data);
+}
+
+TEST_F(RepoBlobTest, DamagedPackDetected) {
+  Populate();
+  ASSERT_FALSE(HasFailure());
+  repo_.reset();
+  auto opened = OpenRepo("pw");
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  auto& repo = *opened;
+
+  // Pick a large blob whose pack holds other blobs too.
+  const SavedBlob* victim = nullptr;
+  std::optional<BlobLocation> vloc;
+  for (const auto& b : blobs_) {
+    if (b.data.size() < 20000) continue;
+    auto loc = repo->index().Find(b.id);
+    ASSERT_TRUE(loc.has_value());
+    if (loc->pack->blobs.size() >= 2) {
+      victim = &b;
+      vloc = loc;
+      break;
+    }
+  }
+  ASSERT_NE(victim, nullptr);
+  FlipByteInFile(DataPath(dir_, vloc->pack->id), vloc->entry.offset + vloc->entry.length / 2);
+
+  auto bad = repo->LoadBlob(victim->id);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Code::kCorrupt) << bad.status().ToString();
+
+  size_t other_packs = 0;
+  for (const auto& b : blobs_) {
+    if (b.id == victim->id) continue;
+    auto loc = repo->index().Find(b.id);
+    ASSERT_TRUE(loc.has_value());
+    if (loc->pack->id != vloc->pack->id) ++other_packs;
+    auto data = repo->LoadBlob(b.id);
+    ASSERT_TRUE(data.ok()) << data.status().ToString();
+    EXPECT_EQ(*data, b.data);
+  }
+  EXPECT_GT(other_packs, 100u);
+}
+
+TEST_F(RepoTest, DamagedIndexFileFailsOpen) {
+  {
+    auto repo = InitRepo("pw", 64 * 1024);
+    ASSERT_NE(repo, nullptr);
+    Bytes data(5000, 3);
+    ASSERT_TRUE(repo->SaveBlob(BlobKind::kData, repo->BlobId(data), data).ok());
+    ASSERT_TRUE(repo->Flush().ok());
+  }
+  std::string index_file;
+  for (const auto& e : fs::directory_iterator(dir_ + "/index")) index_file = e.path();
+  ASSERT_FALSE(index_file.empty());
+  FlipByteInFile(index_file, 40);
+  auto r = OpenRepo("pw");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kCorrupt);
+}
+
+TEST_F(RepoTest, Snapshots) {
+  auto repo = InitRepo("pw", 64 * 1024);
+  ASSERT_NE(repo, nullptr);
+  auto none = repo->ListSnapshotIds();
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+
+  std::vector<Id> ids;
+  std::vector<std::string> payloads = {"first snapshot", "", std::string(10000, 's')};
+  for (const auto& p : payloads) {
+    auto id = repo->SaveSnapshotFile(AsBytes(p));
+    ASSERT_TRUE(id.ok()) << id.status().ToString();
+    ids.push_back(*id);
+  }
+  auto listed = repo->ListSnapshotIds();
+  ASSERT_TRUE(listed.ok());
+  std::vector<Id> a = *listed, b = ids;
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  EXPECT_EQ(a, b);
+
+  repo.reset();
+  auto opened = OpenRepo("pw");
+  ASSERT_TRUE(opened.ok());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto p = (*opened)->LoadSnapshotFile(ids[i]);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    EXPECT_EQ(ToString(*p), payloads[i]);
+  }
+  auto missing = (*opened)->LoadSnapshotFile(crypto::Sha256(AsBytes("nope")));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), Code::kNotFound);
+
+  // Tampered snapshot file.
+  FlipByteInFile(dir_ + "/snapshots/" + ids[0].Hex(), 100);
+  auto bad = (*opened)->LoadSnapshotFile(ids[0]);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Code::kCorrupt);
+
+  // A file sealed by someone else, stored under its correct name, does not open.
+  MasterKeys other = MasterKeys::Generate();
+  Bytes forged = SealFile(other.Current(), AsBytes("forged"), AsBytes("lifeboat snapshot v1"));
+  Id fid = crypto::Sha256(forged);
+  ASSERT_TRUE((*opened)->backend().Save({storage::FileKind::kSnapshot, fid.Hex()}, forged).ok());
+  auto f = (*opened)->LoadSnapshotFile(fid);
+  ASSERT_FALSE(f.ok());
+  EXPECT_EQ(f.status().code(), Code::kCorrupt);
+}
+
+TEST_F(RepoTest, Keys) {
+  auto repo = InitRepo("pw", 64 * 1024);
+  ASSERT_NE(repo, nullptr);
+  auto added = repo->AddKey("second", kCheapKdf, {42, "h2", "u2"});
+  ASSERT_TRUE(added.ok()) << added.status().ToString();
+
+  auto via_new = OpenRepo("second");
+  ASSERT_TRUE(via_new.ok()) << via_new.status().ToString();
+  ExpectSameKeys(repo->keys(), (*via_new)->keys());
+
+  auto keys = repo->ListKeys();
+  ASSERT_TRUE(keys.ok());
+  ASSERT_EQ(keys->size(), 2u);
+  int current = 0;
+  std::string current_id;
+  for (const auto& k : *keys) {
+    if (k.current) {
+      ++current;
+      current_id = k.id;
+      EXPECT_EQ(k.info.host, "testhost");
+      EXPECT_EQ(k.info.user, "tester");
+    } else {
+      EXPECT_EQ(k.id, *added);
+      EXPECT_EQ(k.info.host, "h2");
+      EXPECT_EQ(k.info.user, "u2");
+      EXPECT_EQ(k.info.created, 42);
+    }
+  }
+  EXPECT_EQ(current, 1);
+  EXPECT_NE(current_id, *added);
+
+  // The repository opened with "second" sees that key as current.
+  auto keys2 = (*via_new)->ListKeys();
+  ASSERT_TRUE(keys2.ok());
+  for (const auto& k : *keys2) EXPECT_EQ(k.current, k.id == *added);
+
+  Status st = repo->RemoveKey(current_id);
+  EXPECT_FALSE(st.ok());
+  EXPECT_TRUE(fs::exists(dir_ + "/keys/" + current_id));
+  ASSERT_TRUE(OpenRepo("pw").ok());
+
+  // Removing the other key works; its password stops working.
+  ASSERT_TRUE(repo->RemoveKey(*added).ok());
+  auto gone = OpenRepo("second");
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.status().code(), Code::kWrongPassword);
+  EXPECT_EQ(repo->RemoveKey(*added).code(), Code::kNotFound);
+}
+
+TEST_F(RepoTest, ChangePassword) {
+  auto repo = InitRepo("old", 64 * 1024);
+  ASSERT_NE(repo, nullptr);
+  Bytes data(3000, 9);
+  Id id = repo->BlobId(data);
+  ASSERT_TRUE(repo->SaveBlob(BlobKind::kData, id, data).ok());
+  ASSERT_TRUE(repo->Flush().ok());
+
+  auto nid = repo->ChangePassword("new", kCheapKdf, {1, "h", "u"});
+  ASSERT_TRUE(nid.ok()) << nid.status().ToString();
+  auto keys = repo->ListKeys();
+  ASSERT_TRUE(keys.ok());
+  ASSERT_EQ(keys->size(), 1u);
+  EXPECT_EQ((*keys)[0].id, *nid);
+  EXPECT_TRUE((*keys)[0].current);
+
+  auto old = OpenRepo("old");
+  ASSERT_FALSE(old.ok());
+  EXPECT_EQ(old.status().code(), Code::kWrongPassword);
+  auto fresh = OpenRepo("new");
+  ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
+  auto back = (*fresh)->LoadBlob(id);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, data);
+  // The new key is the one in use: removing it is refused.
+  EXPECT_FALSE(repo->RemoveKey(*nid).ok());
+}
+
+// ---------------------------------------------------------------- locks
+
+class LockTest : public RepoTest {
+ protected:
+  void SetUp() override {
+    RepoTest::SetUp();
+    repo_ = InitRepo("pw", 64 * 1024);
+    ASSERT_NE(repo_, nullptr);
+  }
+  void TearDown() override {
+    repo_.reset();
+    RepoTest::TearDown();
+  }
+  size_t LockCount() {
+    auto l = ListLocks(*repo_);
+    EXPECT_TRUE(l.ok());
+    return l.ok() ? l->size() : 0;
+  }
+  std::unique_ptr<Repository> repo_;
+  SystemClock clock_;
+};
+
+TEST_F(LockTest, SharedAndExclusive) {
+  auto s1 = Lock::Acquire(*repo_, false, "backup one", clock_);
+  ASSERT_TRUE(s1.ok()) << s1.status().ToString();
+  auto s2 = Lock::Acquire(*repo_, false, "backup two", clock_);
+  ASSERT_TRUE(s2.ok()) << s2.status().ToString();
+  EXPECT_EQ(LockCount(), 2u);
+  EXPECT_TRUE((*s1)->healthy());
+
+  auto locks = ListLocks(*repo_);
+  ASSERT_TRUE(locks.ok());
+  for (const auto& [name, info] : *locks) {
+    EXPECT_EQ(info.pid, ::getpid());
+    EXPECT_FALSE(info.exclusive);
+    EXPECT_FALSE(IsStale(info, clock_.Now()));
+  }
+
+  auto ex = Lock::Acquire(*repo_, true, "prune", clock_);
+  ASSERT_FALSE(ex.ok());
+  EXPECT_EQ(ex.status().code(), Code::kLocked);
+  EXPECT_NE(ex.status().message().find("pid " + std::to_string(::getpid())), std::string::npos)
+      << ex.status().message();
+  EXPECT_EQ(LockCount(), 2u) << "a refused lock leaves no file behind";
+
+  ASSERT_TRUE((*s1)->Release().ok());
+  ASSERT_TRUE((*s1)->Release().ok()) << "Release is idempotent";
+  EXPECT_EQ(LockCount(), 1u);
+  EXPECT_EQ(Lock::Acquire(*repo_, true, "prune", clock_).status().code(), Code::kLocked);
+  ASSERT_TRUE((*s2)->Release().ok());
+  EXPECT_EQ(LockCount(), 0u);
+
+  {
+    auto ex2 = Lock::Acquire(*repo_, true, "prune", clock_);
+    ASSERT_TRUE(ex2.ok()) << ex2.status().ToString();
+    EXPECT_EQ(LockCount(), 1u);
+    // While exclusive is held, neither shared nor exclusive can be taken.
+    auto sh = Lock::Acquire(*repo_, false, "backup", clock_);
+    ASSERT_FALSE(sh.ok());
+    EXPECT_EQ(sh.status().code(), Code::kLocked);
+    EXPECT_NE(sh.status().message().find("exclusively"), std::string::npos);
+  }
+  // The destructor released it.
+  EXPECT_EQ(LockCount(), 0u);
+  auto sh = Lock::Acquire(*repo_, false, "backup", clock_);
+  EXPECT_TRUE(sh.ok());
+}
+
+TEST_F(LockTest, StaleLockDoesNotBlock) {
+  const TimeNs now = clock_.Now();
+  const TimeNs minute = 60LL * 1000000000;
+  FakeClock old_clock(now - 31 * minute);
+  auto old = Lock::Acquire(*repo_, true, "old prune", old_clock);
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+
+  auto locks = ListLocks(*repo_);
+  ASSERT_TRUE(locks.ok());
+  ASSERT_EQ(locks->size(), 1u);
+  const LockInfo& info = (*locks)[0].second;
+  EXPECT_EQ(info.time, now - 31 * minute);
+  EXPECT_TRUE(info.exclusive);
+  EXPECT_EQ(info.command, "old prune");
+  EXPECT_TRUE(IsStale(info, now));
+  EXPECT_FALSE(IsStale(info, now - 2 * minute)) << "29 minutes old and holder alive";
+
+  auto ex = Lock::Acquire(*repo_, true, "prune", clock_);
+  ASSERT_TRUE(ex.ok()) << ex.status().ToString();
+  auto sh = Lock::Acquire(*repo_, false, "backup", clock_);
+  EXPECT_EQ(sh.status().code(), Code::kLocked) << "the fresh exclusive lock still blocks";
+}
+
+TEST_F(LockTest, LockOfDeadProcessIsStale) {
+  LockInfo l;
+  l.host = "";
+  char buf[256] = {0};
+  gethostname(buf, sizeof buf - 1);
+  l.host = buf;
+  l.time = clock_.Now();
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) _exit(0);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  l.pid = child;
+  EXPECT_TRUE(IsStale(l, clock_.Now()));
+  l.host = "some-other-host";
+  EXPECT_FALSE(IsStale(l, clock_.Now()));
+}
+
+}  // namespace
+}  // namespace lb::repo

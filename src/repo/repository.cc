@@ -1,0 +1,329 @@
+#include "repo/repository.h"
+
+#include <zstd.h>
+
+#include <cstring>
+
+namespace lb::repo {
+
+using storage::FileKind;
+using storage::Handle;
+
+namespace {
+
+constexpr const char* kSnapshotAd = "lifeboat snapshot v1";
+constexpr size_t kPacksPerIndexFile = 32;
+
+Result<Bytes> Compress(ByteSpan in, int level) {
+  static thread_local ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  Bytes out(ZSTD_compressBound(in.size()));
+  size_t n = ZSTD_compressCCtx(cctx, out.data(), out.size(), in.data(), in.size(), level);
+  if (ZSTD_isError(n)) return Internal(std::string("zstd: ") + ZSTD_getErrorName(n));
+  out.resize(n);
+  return out;
+}
+
+Result<Bytes> Decompress(ByteSpan in, size_t raw_length) {
+  static thread_local ZSTD_DCtx* dctx = ZSTD_createDCtx();
+  Bytes out(raw_length);
+  size_t n = ZSTD_decompressDCtx(dctx, out.data(), out.size(), in.data(), in.size());
+  if (ZSTD_isError(n) || n != raw_length) return Corrupt("blob does not decompress");
+  return out;
+}
+
+}  // namespace
+
+uint64_t ChunkerSeed(const MasterKeys& keys) {
+  Id h = crypto::HmacSha256(keys.id_key, AsBytes("lifeboat chunker seed"));
+  uint64_t seed;
+  std::memcpy(&seed, h.b.data(), sizeof seed);
+  return seed;
+}
+
+Repository::Repository(std::unique_ptr<storage::Backend> backend, Config config, MasterKeys keys,
+                       std::string key_id)
+    : backend_(std::move(backend)),
+      config_(std::move(config)),
+      keys_(std::move(keys)),
+      key_id_(std::move(key_id)),
+      chunker_(config_.chunker, ChunkerSeed(keys_)) {}
+
+Repository::~Repository() {
+  for (auto& [id, k] : pack_keys_) crypto::Wipe(k);
+  for (auto& d : keys_.data_keys) crypto::Wipe(d.pair.secret_key);
+  crypto::Wipe(keys_.id_key);
+  crypto::Wipe(keys_.meta_key);
+}
+
+Result<std::unique_ptr<Repository>> Repository::Init(std::unique_ptr<storage::Backend> backend,
+                                                     const std::string& password,
+                                                     const InitOptions& options) {
+  LB_RETURN_IF_ERROR(crypto::Init());
+  LB_RETURN_IF_ERROR(options.chunker.Validate());
+  auto existing = backend->Size({FileKind::kConfig, "config"});
+  if (existing.ok())
+    return Status(Code::kAlreadyExists, "a repository already exists at " + backend->Location());
+  if (existing.status().code() != Code::kNotFound) return existing.status();
+  LB_RETURN_IF_ERROR(backend->Create());
+
+  MasterKeys keys = MasterKeys::Generate();
+  LB_ASSIGN_OR_RETURN(std::string key_text,
+                      EncodeKeyFile(keys, password, options.kdf, options.who));
+  const std::string key_id = crypto::Sha256(AsBytes(key_text)).Hex();
+  Config config;
+  Bytes rid(32);
+  crypto::RandomBytes(rid);
+  config.id = HexEncode(rid);
+  config.chunker = options.chunker;
+  config.pack_size = options.pack_size;
+  config.created = options.who.created;
+  // Key first: a config without a key would be a repository nobody can open.
+  LB_RETURN_IF_ERROR_CTX(backend->Save({FileKind::kKey, key_id}, AsBytes(key_text)), "save key");
+  LB_RETURN_IF_ERROR_CTX(backend->Save({FileKind::kConfig, "config"}, AsBytes(EncodeConfig(config))),
+                         "save config");
+  return std::unique_ptr<Repository>(
+      new Repository(std::move(backend), std::move(config), std::move(keys), key_id));
+}
+
+Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<storage::Backend> backend,
+                                                     const std::string& password) {
+  LB_RETURN_IF_ERROR(crypto::Init());
+  auto config_bytes = backend->Load({FileKind::kConfig, "config"});
+  if (!config_bytes.ok()) {
+    if (config_bytes.status().code() == Code::kNotFound)
+      return NotFound("repository " + backend->Location() + " does not exist");
+    return config_bytes.status().WithContext("read config");
+  }
+  LB_ASSIGN_OR_RETURN_CTX(Config config, DecodeConfig(ToString(*config_bytes)), "read config");
+
+  std::vector<std::string> key_names;
+  LB_RETURN_IF_ERROR_CTX(backend->List(FileKind::kKey,
+                                       [&](const std::string& name, uint64_t) {
+                                         key_names.push_back(name);
+                                         return Status::Ok();
+                                       }),
+                         "list keys");
+  if (key_names.empty()) return Corrupt("repository has no key files");
+  Status last = Status(Code::kWrongPassword, "wrong password: no key file opens with it");
+  for (const auto& name : key_names) {
+    auto text = backend->Load({FileKind::kKey, name});
+    if (!text.ok()) {
+      last = text.status().WithContext("read key " + name);
+      continue;
+    }
+    auto keys = OpenKeyFile(ToString(*text), password);
+    if (keys.ok()) {
+      std::unique_ptr<Repository> repo(
+          new Repository(std::move(backend), std::move(config), std::move(keys).value(), name));
+      LB_RETURN_IF_ERROR_CTX(repo->LoadIndex(), "load index");
+      return repo;
+    }
+    if (keys.status().code() != Code::kWrongPassword) last = keys.status().WithContext("key " + name);
+  }
+  if (last.code() == Code::kWrongPassword)
+    return Status(Code::kWrongPassword, "wrong password: no key file opens with it");
+  return last;
+}
+
+Status Repository::LoadIndex() {
+  std::vector<std::string> names;
+  LB_RETURN_IF_ERROR(backend_->List(FileKind::kIndex, [&](const std::string& n, uint64_t) {
+    names.push_back(n);
+    return Status::Ok();
+  }));
+  std::vector<std::pair<Id, IndexFile>> files;
+  std::unordered_set<Id, IdHash> superseded;
+  for (const auto& name : names) {
+    LB_ASSIGN_OR_RETURN_CTX(Bytes file, backend_->Load({FileKind::kIndex, name}), "index " + name);
+    Id id = crypto::Sha256(file);
+    if (id.Hex() != name)
+      return Corrupt("index file " + name.substr(0, 8) + " does not match its name (damaged)");
+    LB_ASSIGN_OR_RETURN_CTX(IndexFile idx, DecodeIndexFile(keys_, file), "index " + name.substr(0, 8));
+    superseded.insert(idx.supersedes.begin(), idx.supersedes.end());
+    files.emplace_back(id, std::move(idx));
+  }
+  // An index file named as superseded by another (written by prune or repair) is
+  // ignored even if its removal did not complete.
+  for (auto& [id, idx] : files) {
+    if (superseded.count(id)) continue;
+    for (auto& p : idx.packs) index_.AddPack(std::move(p));
+  }
+  return Status::Ok();
+}
+
+Id Repository::BlobId(ByteSpan plaintext) const { return crypto::HmacSha256(keys_.id_key, plaintext); }
+
+bool Repository::HasBlob(const Id& id) const {
+  if (index_.Has(id)) return true;
+  std::lock_guard<std::mutex> l(pending_mu_);
+  return pending_.count(id) > 0;
+}
+
+Result<SaveResult> Repository::SaveBlob(BlobKind kind, const Id& id, ByteSpan plaintext) {
+  if (index_.Has(id)) return SaveResult{};
+  {
+    std::lock_guard<std::mutex> l(pending_mu_);
+    if (!pending_.insert(id).second) return SaveResult{};
+  }
+  Compression comp = Compression::kNone;
+  Bytes compressed;
+  ByteSpan stored = plaintext;
+  if (write_options_.compression_level > 0 && plaintext.size() >= 64) {
+    LB_ASSIGN_OR_RETURN(compressed, Compress(plaintext, write_options_.compression_level));
+    // Keep compression only when it saves at least 1/32 of the size.
+    if (compressed.size() + plaintext.size() / 32 < plaintext.size()) {
+      comp = Compression::kZstd;
+      stored = compressed;
+    }
+  }
+  std::unique_lock<std::mutex> lock(pack_mu_);
+  if (!pack_) pack_ = std::make_unique<PackBuilder>(keys_.Current());
+  pack_->Add(id, kind, comp, static_cast<uint32_t>(plaintext.size()), stored);
+  SaveResult r{true, stored.size() + crypto::kAeadOverhead};
+  if (pack_->size() >= config_.pack_size) LB_RETURN_IF_ERROR(FinishPackLocked(lock));
+  return r;
+}
+
+Status Repository::FinishPackLocked(std::unique_lock<std::mutex>& lock) {
+  std::unique_ptr<PackBuilder> pack = std::move(pack_);
+  lock.unlock();  // let other threads start the next pack while this one uploads
+  if (!pack || pack->count() == 0) return Status::Ok();
+  PackInfo info;
+  Bytes bytes = pack->Finish(info);
+  Status st = backend_->Save({FileKind::kData, info.id.Hex()}, bytes);
+  if (!st.ok() && st.code() != Code::kAlreadyExists)
+    return st.WithContext("save pack " + info.id.Short());
+  bool write_index = false;
+  {
+    std::lock_guard<std::mutex> l(index_mu_);
+    unindexed_.push_back(info);
+    write_index = unindexed_.size() >= kPacksPerIndexFile;
+  }
+  index_.AddPack(std::move(info));
+  if (write_index) return WritePendingIndex();
+  return Status::Ok();
+}
+
+Status Repository::WritePendingIndex() {
+  IndexFile idx;
+  {
+    std::lock_guard<std::mutex> l(index_mu_);
+    idx.packs = std::move(unindexed_);
+    unindexed_.clear();
+  }
+  if (idx.packs.empty()) return Status::Ok();
+  Bytes file = EncodeIndexFile(keys_, idx);
+  Status st = backend_->Save({FileKind::kIndex, crypto::Sha256(file).Hex()}, file);
+  if (!st.ok() && st.code() != Code::kAlreadyExists) return st.WithContext("save index");
+  return Status::Ok();
+}
+
+Status Repository::Flush() {
+  std::unique_lock<std::mutex> lock(pack_mu_);
+  LB_RETURN_IF_ERROR(FinishPackLocked(lock));
+  return WritePendingIndex();
+}
+
+Result<crypto::Key> Repository::PackKey(const PackInfo& pack) {
+  {
+    std::lock_guard<std::mutex> l(key_cache_mu_);
+    auto it = pack_keys_.find(pack.id);
+    if (it != pack_keys_.end()) return it->second;
+  }
+  LB_ASSIGN_OR_RETURN(crypto::Key k, OpenPackKey(keys_, pack.key_version, pack.sealed_key));
+  std::lock_guard<std::mutex> l(key_cache_mu_);
+  pack_keys_[pack.id] = k;
+  return k;
+}
+
+Result<Bytes> Repository::OpenBlob(const PackInfo& pack, const BlobEntry& e, ByteSpan sealed) {
+  const std::string what = std::string(BlobKindName(e.kind)) + " blob " + e.id.Short() +
+                           " in pack " + pack.id.Short();
+  LB_ASSIGN_OR_RETURN_CTX(crypto::Key key, PackKey(pack), what);
+  LB_ASSIGN_OR_RETURN_CTX(Bytes stored, crypto::Open(key, sealed, BlobAd(e.id, e.kind)), what);
+  Bytes plain;
+  if (e.compression == Compression::kZstd) {
+    LB_ASSIGN_OR_RETURN_CTX(plain, Decompress(stored, e.raw_length), what);
+  } else {
+    plain = std::move(stored);
+  }
+  if (plain.size() != e.raw_length) return Corrupt(what + ": wrong length");
+  if (BlobId(plain) != e.id) return Corrupt(what + ": content does not match its id");
+  return plain;
+}
+
+Result<Bytes> Repository::LoadBlob(const Id& id) {
+  auto loc = index_.Find(id);
+  if (!loc) return NotFound("blob " + id.Short() + " is not in the index");
+  LB_ASSIGN_OR_RETURN_CTX(
+      Bytes sealed,
+      backend_->Load({FileKind::kData, loc->pack->id.Hex()}, loc->entry.offset, loc->entry.length),
+      "load pack " + loc->pack->id.Short());
+  return OpenBlob(*loc->pack, loc->entry, sealed);
+}
+
+Result<Id> Repository::SaveSnapshotFile(ByteSpan payload) {
+  Bytes file = SealFile(keys_.Current(), payload, AsBytes(kSnapshotAd));
+  Id id = crypto::Sha256(file);
+  LB_RETURN_IF_ERROR_CTX(backend_->Save({FileKind::kSnapshot, id.Hex()}, file), "save snapshot");
+  return id;
+}
+
+Result<Bytes> Repository::LoadSnapshotFile(const Id& id) {
+  LB_ASSIGN_OR_RETURN_CTX(Bytes file, backend_->Load({FileKind::kSnapshot, id.Hex()}),
+                          "snapshot " + id.Short());
+  if (crypto::Sha256(file) != id)
+    return Corrupt("snapshot " + id.Short() + " does not match its name (damaged)");
+  return OpenFile(keys_, file, AsBytes(kSnapshotAd));
+}
+
+Result<std::vector<Id>> Repository::ListSnapshotIds() {
+  std::vector<Id> ids;
+  LB_RETURN_IF_ERROR(backend_->List(FileKind::kSnapshot, [&](const std::string& n, uint64_t) {
+    auto id = Id::FromHex(n);
+    if (id.ok()) ids.push_back(*id);
+    return Status::Ok();
+  }));
+  return ids;
+}
+
+Result<std::vector<KeyInfo>> Repository::ListKeys() {
+  std::vector<KeyInfo> out;
+  LB_RETURN_IF_ERROR(backend_->List(FileKind::kKey, [&](const std::string& n, uint64_t) {
+    KeyInfo k;
+    k.id = n;
+    k.current = n == key_id_;
+    out.push_back(k);
+    return Status::Ok();
+  }));
+  for (auto& k : out) {
+    LB_ASSIGN_OR_RETURN(Bytes text, backend_->Load({FileKind::kKey, k.id}));
+    LB_ASSIGN_OR_RETURN(k.info, ReadKeyFileInfo(ToString(text)));
+  }
+  return out;
+}
+
+Result<std::string> Repository::AddKey(const std::string& password, const KdfParams& kdf,
+                                       const KeyFileInfo& who) {
+  LB_ASSIGN_OR_RETURN(std::string text, EncodeKeyFile(keys_, password, kdf, who));
+  std::string id = crypto::Sha256(AsBytes(text)).Hex();
+  LB_RETURN_IF_ERROR_CTX(backend_->Save({FileKind::kKey, id}, AsBytes(text)), "save key");
+  return id;
+}
+
+Status Repository::RemoveKey(const std::string& id) {
+  if (id == key_id_)
+    return InvalidArgument("refusing to remove the key in use (open with another password)");
+  return backend_->Remove({FileKind::kKey, id});
+}
+
+Result<std::string> Repository::ChangePassword(const std::string& password, const KdfParams& kdf,
+                                               const KeyFileInfo& who) {
+  LB_ASSIGN_OR_RETURN(std::string id, AddKey(password, kdf, who));
+  // The new key is stored before the old one goes, so a crash leaves two keys, never none.
+  LB_RETURN_IF_ERROR_CTX(backend_->Remove({FileKind::kKey, key_id_}), "remove old key");
+  key_id_ = id;
+  return id;
+}
+
+}  // namespace lb::repo

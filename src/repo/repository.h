@@ -1,0 +1,131 @@
+// Repository: blobs, packs, index, snapshots and keys on top of a Backend.
+//
+// Write order is packs, then index, then snapshot: a blob becomes visible to
+// other processes only after the pack holding it is stored and an index file
+// names it. A crash leaves at worst unreferenced packs (garbage for prune).
+//
+// Thread safety: SaveBlob, LoadBlob, Has* and the snapshot calls may be called
+// concurrently. Flush must not race with SaveBlob.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/id.h"
+#include "chunker/chunker.h"
+#include "repo/config.h"
+#include "repo/index.h"
+#include "repo/keys.h"
+#include "repo/pack.h"
+#include "storage/backend.h"
+
+namespace lb::repo {
+
+struct InitOptions {
+  chunker::Params chunker;
+  uint32_t pack_size = 16 * 1024 * 1024;
+  KdfParams kdf;
+  KeyFileInfo who;
+};
+
+// Compression level for new blobs: 0 = off, 1..19 zstd levels.
+struct WriteOptions {
+  int compression_level = 3;
+};
+
+struct SaveResult {
+  bool added = false;        // false: the blob was already stored
+  uint64_t stored_bytes = 0;  // encrypted size added (0 when not added)
+};
+
+struct KeyInfo {
+  std::string id;  // key file name
+  bool current = false;
+  KeyFileInfo info;
+};
+
+class Repository {
+ public:
+  ~Repository();
+
+  // Creates a new repository. kAlreadyExists if a config is present.
+  static Result<std::unique_ptr<Repository>> Init(std::unique_ptr<storage::Backend> backend,
+                                                  const std::string& password,
+                                                  const InitOptions& options);
+  // Opens an existing repository: kNotFound (no config), kWrongPassword (no key file
+  // opens), kCorrupt / kUnsupported for a damaged or too new repository.
+  // Loads the index.
+  static Result<std::unique_ptr<Repository>> Open(std::unique_ptr<storage::Backend> backend,
+                                                  const std::string& password);
+
+  const Config& config() const { return config_; }
+  const MasterKeys& keys() const { return keys_; }
+  storage::Backend& backend() { return *backend_; }
+  const Index& index() const { return index_; }
+  const chunker::Chunker& chunker() const { return chunker_; }
+  void set_write_options(const WriteOptions& o) { write_options_ = o; }
+
+  // Keyed blob id of a plaintext.
+  Id BlobId(ByteSpan plaintext) const;
+  // True when the blob is stored or queued in this session.
+  bool HasBlob(const Id& id) const;
+  // Stores the blob unless known. `id` must be BlobId(plaintext).
+  Result<SaveResult> SaveBlob(BlobKind kind, const Id& id, ByteSpan plaintext);
+  // Loads, decrypts, decompresses and verifies a blob against its id.
+  Result<Bytes> LoadBlob(const Id& id);
+  // Decrypts and verifies one blob whose sealed bytes were read by the caller.
+  Result<Bytes> OpenBlob(const PackInfo& pack, const BlobEntry& entry, ByteSpan sealed);
+  // Writes the open pack and any index entries not yet written.
+  Status Flush();
+
+  // Snapshots are stored as whole files named by the SHA-256 of their bytes.
+  Result<Id> SaveSnapshotFile(ByteSpan payload);
+  Result<Bytes> LoadSnapshotFile(const Id& id);
+  Result<std::vector<Id>> ListSnapshotIds();
+
+  // Keys.
+  Result<std::vector<KeyInfo>> ListKeys();
+  Result<std::string> AddKey(const std::string& password, const KdfParams& kdf,
+                             const KeyFileInfo& who);
+  Status RemoveKey(const std::string& id);  // refuses to remove the key in use
+  Result<std::string> ChangePassword(const std::string& password, const KdfParams& kdf,
+                                     const KeyFileInfo& who);  // replaces the key in use
+
+ private:
+  Repository(std::unique_ptr<storage::Backend> backend, Config config, MasterKeys keys,
+             std::string key_id);
+  Status LoadIndex();
+  Status FinishPackLocked(std::unique_lock<std::mutex>& lock);
+  Status WritePendingIndex();
+  Result<crypto::Key> PackKey(const PackInfo& pack);
+
+  std::unique_ptr<storage::Backend> backend_;
+  Config config_;
+  MasterKeys keys_;
+  std::string key_id_;
+  chunker::Chunker chunker_;
+  WriteOptions write_options_;
+  Index index_;
+
+  mutable std::mutex pending_mu_;
+  std::unordered_set<Id, IdHash> pending_;  // saved this session, maybe not yet indexed
+
+  std::mutex pack_mu_;
+  std::unique_ptr<PackBuilder> pack_;
+
+  std::mutex index_mu_;
+  std::vector<PackInfo> unindexed_;
+
+  std::mutex key_cache_mu_;
+  std::unordered_map<Id, crypto::Key, IdHash> pack_keys_;
+};
+
+// Derives the chunker seed from the id key.
+uint64_t ChunkerSeed(const MasterKeys& keys);
+
+}  // namespace lb::repo
