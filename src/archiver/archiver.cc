@@ -1,0 +1,528 @@
+#include "archiver/archiver.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "base/thread_pool.h"
+#include "fs/dir.h"
+#include "snapshot/store.h"
+
+namespace lb::archiver {
+
+using snapshot::Node;
+using snapshot::Tree;
+
+namespace {
+
+// Bounds the bytes of chunks waiting in the pool.
+class MemoryBudget {
+ public:
+  explicit MemoryBudget(size_t limit) : limit_(limit) {}
+  void Acquire(size_t n) {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [&] { return used_ == 0 || used_ + n <= limit_; });
+    used_ += n;
+  }
+  void Release(size_t n) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      used_ -= n;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  size_t limit_;
+  size_t used_ = 0;
+};
+
+// The chunk ids of one file, filled in by pool workers.
+struct FileJob {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<Id> ids;
+  size_t pending = 0;
+  Status error;
+
+  Status Wait() {
+    std::unique_lock<std::mutex> l(mu);
+    cv.wait(l, [&] { return pending == 0; });
+    return error;
+  }
+};
+
+struct Counters {
+  std::atomic<uint64_t> data_blobs{0}, tree_blobs{0}, bytes_added{0}, bytes_stored{0},
+      bytes_read{0};
+};
+
+std::string JoinPath(const std::string& dir, const std::string& name) {
+  return dir == "/" ? "/" + name : dir + "/" + name;
+}
+
+bool Unchanged(const Node& old, const fs::Metadata& now) {
+  return old.meta.type == fs::FileType::kRegular && old.error.empty() &&
+         old.meta.size == now.size && old.meta.mtime_ns == now.mtime_ns &&
+         old.meta.ctime_ns == now.ctime_ns && old.meta.inode == now.inode;
+}
+
+class Walker {
+ public:
+  Walker(repo::Repository& repo, const Options& opt)
+      : repo_(repo),
+        opt_(opt),
+        pool_(opt.threads ? opt.threads : ThreadPool::DefaultThreads()),
+        budget_(std::max<size_t>(64u << 20, 4u * repo.config().chunker.max_size)) {}
+
+  lb::Result<Id> Run(const std::optional<Tree>& parent_root);
+  lb::Result<Id> RunStdin(const std::optional<Tree>& parent_root);
+
+  snapshot::Summary summary;
+  std::vector<std::string> partial;
+  const Counters& counters() const { return counters_; }
+
+ private:
+  struct PathTrie {
+    std::map<std::string, PathTrie> children;
+    bool target = false;
+  };
+
+  lb::Result<Tree> ArchiveTrie(const PathTrie& trie, const std::string& abs,
+                               const std::optional<Tree>& parent);
+  lb::Result<Id> ArchiveDirContents(const fs::Dir& dir, const std::string& abs,
+                                    const Node* parent_node, uint64_t device);
+  // Archives entry `name` of `dir`. Returns nullopt when the entry is skipped.
+  lb::Result<std::optional<Node>> ArchiveEntry(const fs::Dir& dir, const std::string& name,
+                                               const std::string& abs, const Node* parent_node,
+                                               uint64_t device, bool top);
+  Status StartFile(const fs::Dir& dir, const std::string& name, const std::string& abs,
+                   Node& node, std::shared_ptr<FileJob>& job);
+  Status ChunkStream(const std::function<lb::Result<size_t>(uint64_t, std::span<uint8_t>)>& read,
+                     FileJob& job, std::shared_ptr<FileJob> keep);
+  void Submit(Bytes chunk, std::shared_ptr<FileJob> job);
+  lb::Result<Id> StoreTree(const Tree& tree);
+  Status FinishFiles(Tree& tree, std::vector<std::pair<size_t, std::shared_ptr<FileJob>>>& jobs,
+                     const std::string& dir_abs);
+  void CountDir(const Node* parent_node, const Id& subtree);
+  // Reuses the parent's content or starts reading; false when the file is skipped.
+  lb::Result<bool> ProcessFile(const fs::Dir& dir, const std::string& abs, const Node* old,
+                               Node& node, const Tree& tree,
+                               std::vector<std::pair<size_t, std::shared_ptr<FileJob>>>& jobs);
+  void Warn(const std::string& path, const std::string& what) {
+    partial.push_back(path);
+    if (opt_.on_warning) opt_.on_warning(path, what);
+  }
+  void ReportProgress(const std::string& current) {
+    if (!opt_.on_progress) return;
+    progress_.current = current;
+    progress_.bytes_read = counters_.bytes_read;
+    opt_.on_progress(progress_);
+  }
+  static const Node* FindChild(const std::optional<Tree>& t, const std::string& name) {
+    if (!t) return nullptr;
+    auto it = std::lower_bound(t->nodes.begin(), t->nodes.end(), name,
+                               [](const Node& n, const std::string& c) { return n.name < c; });
+    return it != t->nodes.end() && it->name == name ? &*it : nullptr;
+  }
+
+  repo::Repository& repo_;
+  const Options& opt_;
+  ThreadPool pool_;
+  MemoryBudget budget_;
+  Counters counters_;
+  Progress progress_;
+  std::mutex hardlink_mu_;
+  std::map<std::pair<uint64_t, uint64_t>, std::shared_ptr<FileJob>> hardlinks_;
+};
+
+void Walker::Submit(Bytes chunk, std::shared_ptr<FileJob> job) {
+  size_t slot;
+  {
+    std::lock_guard<std::mutex> l(job->mu);
+    slot = job->ids.size();
+    job->ids.emplace_back();
+    ++job->pending;
+  }
+  const size_t n = chunk.size();
+  budget_.Acquire(n);
+  pool_.Submit([this, job, slot, n, chunk = std::move(chunk)]() {
+    Id id = repo_.BlobId(chunk);
+    Status st;
+    if (!opt_.dry_run) {
+      auto r = repo_.SaveBlob(repo::BlobKind::kData, id, chunk);
+      if (!r.ok()) {
+        st = r.status();
+      } else if (r->added) {
+        counters_.data_blobs++;
+        counters_.bytes_added += n;
+        counters_.bytes_stored += r->stored_bytes;
+      }
+    }
+    budget_.Release(n);
+    std::lock_guard<std::mutex> l(job->mu);
+    job->ids[slot] = id;
+    if (!st.ok() && job->error.ok()) job->error = st;
+    if (--job->pending == 0) job->cv.notify_all();
+  });
+}
+
+Status Walker::ChunkStream(
+    const std::function<lb::Result<size_t>(uint64_t, std::span<uint8_t>)>& read, FileJob& job,
+    std::shared_ptr<FileJob> keep) {
+  (void)job;
+  const auto& chunker = repo_.chunker();
+  const size_t max = chunker.params().max_size;
+  Bytes buf(max + (4u << 20));
+  size_t len = 0;
+  uint64_t offset = 0;
+  bool eof = false;
+  for (;;) {
+    if (!eof && len < max) {
+      LB_ASSIGN_OR_RETURN(size_t n, read(offset, std::span<uint8_t>(buf.data() + len, buf.size() - len)));
+      if (n == 0) eof = true;
+      len += n;
+      offset += n;
+      counters_.bytes_read += n;
+      progress_.bytes += n;
+      continue;
+    }
+    if (len == 0) break;
+    size_t cut = chunker.Next(ByteSpan(buf.data(), len), eof);
+    if (cut == 0) continue;  // unreachable: len >= max or eof
+    Submit(Bytes(buf.begin(), buf.begin() + static_cast<ptrdiff_t>(cut)), keep);
+    std::memmove(buf.data(), buf.data() + cut, len - cut);
+    len -= cut;
+  }
+  return Status::Ok();
+}
+
+Status Walker::StartFile(const fs::Dir& dir, const std::string& name, const std::string& abs,
+                         Node& node, std::shared_ptr<FileJob>& job) {
+  job = std::make_shared<FileJob>();
+  auto file = dir.OpenRead(name);
+  if (!file.ok()) return file.status();
+  auto before = file->Stat();
+  if (!before.ok()) return before.status();
+  ReportProgress(abs);
+  Status st = ChunkStream(
+      [&](uint64_t off, std::span<uint8_t> b) { return file->ReadAt(off, b); }, *job, job);
+  if (!st.ok()) {
+    node.error = st.message();
+    Warn(abs, "read failed, content is partial: " + st.message());
+    return Status::Ok();
+  }
+  auto after = file->Stat();
+  if (after.ok() && (after->size != before->size || after->mtime_ns != before->mtime_ns ||
+                     after->ctime_ns != before->ctime_ns)) {
+    node.error = "changed while it was read";
+    Warn(abs, "file changed while it was read; its content may be inconsistent");
+    node.meta.size = after->size;
+    node.meta.mtime_ns = after->mtime_ns;
+    node.meta.ctime_ns = after->ctime_ns;
+  }
+  return Status::Ok();
+}
+
+lb::Result<std::optional<Node>> Walker::ArchiveEntry(const fs::Dir& dir, const std::string& name,
+                                                     const std::string& abs,
+                                                     const Node* parent_node, uint64_t device,
+                                                     bool top) {
+  if (!top && opt_.excludes.Matches(abs)) return std::optional<Node>();
+  auto meta = dir.Stat(name);
+  if (!meta.ok()) {
+    if (top) return meta.status();
+    Warn(abs, meta.status().message());
+    return std::optional<Node>();
+  }
+  Node node;
+  node.name = name;
+  node.meta = std::move(meta).value();
+  if (node.meta.type == fs::FileType::kDirectory) {
+    Id subtree;
+    bool other_fs = opt_.one_file_system && !top && node.meta.device != device;
+    if (other_fs) {
+      LB_ASSIGN_OR_RETURN(subtree, StoreTree(Tree{}));
+    } else {
+      auto sub = dir.OpenDir(name);
+      if (!sub.ok()) {
+        if (top) return sub.status();
+        Warn(abs, sub.status().message());
+        return std::optional<Node>();
+      }
+      const Node* pn = parent_node && parent_node->meta.type == fs::FileType::kDirectory
+                           ? parent_node
+                           : nullptr;
+      LB_ASSIGN_OR_RETURN(subtree, ArchiveDirContents(*sub, abs, pn,
+                                                      top ? node.meta.device : device));
+    }
+    node.subtree = subtree;
+    CountDir(parent_node, subtree);
+    return std::optional<Node>(std::move(node));
+  }
+  return std::optional<Node>(std::move(node));
+}
+
+void Walker::CountDir(const Node* parent_node, const Id& subtree) {
+  ++progress_.dirs;
+  if (!parent_node || parent_node->meta.type != fs::FileType::kDirectory)
+    ++summary.dirs_new;
+  else if (parent_node->subtree == subtree)
+    ++summary.dirs_unmodified;
+  else
+    ++summary.dirs_changed;
+}
+
+lb::Result<Id> Walker::StoreTree(const Tree& tree) {
+  if (opt_.dry_run) return repo_.BlobId(snapshot::EncodeTree(tree));
+  LB_ASSIGN_OR_RETURN(auto saved, snapshot::SaveTree(repo_, tree));
+  if (saved.second) counters_.tree_blobs++;
+  return saved.first;
+}
+
+Status Walker::FinishFiles(Tree& tree,
+                           std::vector<std::pair<size_t, std::shared_ptr<FileJob>>>& jobs,
+                           const std::string& dir_abs) {
+  for (auto& [pos, job] : jobs) {
+    Status st = job->Wait();
+    if (!st.ok()) return st.WithContext(JoinPath(dir_abs, tree.nodes[pos].name));
+    tree.nodes[pos].content = job->ids;
+  }
+  return Status::Ok();
+}
+
+lb::Result<Id> Walker::ArchiveDirContents(const fs::Dir& dir, const std::string& abs,
+                                          const Node* parent_node, uint64_t device) {
+  std::optional<Tree> parent_tree;
+  if (parent_node && !parent_node->subtree.IsZero() && repo_.HasBlob(parent_node->subtree)) {
+    auto t = snapshot::LoadTree(repo_, parent_node->subtree);
+    if (t.ok()) parent_tree = std::move(t).value();
+  }
+  auto names = dir.List();
+  if (!names.ok()) {
+    Warn(abs, names.status().message());
+    return StoreTree(Tree{});
+  }
+  Tree tree;
+  std::vector<std::pair<size_t, std::shared_ptr<FileJob>>> jobs;
+  for (const std::string& name : *names) {
+    const std::string child_abs = JoinPath(abs, name);
+    const Node* old = FindChild(parent_tree, name);
+    LB_ASSIGN_OR_RETURN(std::optional<Node> node,
+                        ArchiveEntry(dir, name, child_abs, old, device, false));
+    if (!node) continue;
+    if (node->meta.type == fs::FileType::kRegular) {
+      LB_ASSIGN_OR_RETURN(bool keep, ProcessFile(dir, child_abs, old, *node, tree, jobs));
+      if (!keep) continue;
+    }
+    tree.nodes.push_back(std::move(*node));
+  }
+  LB_RETURN_IF_ERROR(FinishFiles(tree, jobs, abs));
+  return StoreTree(tree);
+}
+
+lb::Result<bool> Walker::ProcessFile(
+    const fs::Dir& dir, const std::string& abs, const Node* old, Node& node, const Tree& tree,
+    std::vector<std::pair<size_t, std::shared_ptr<FileJob>>>& jobs) {
+  ++progress_.files;
+  progress_.bytes += 0;
+  if (old && Unchanged(*old, node.meta) &&
+      std::all_of(old->content.begin(), old->content.end(),
+                  [&](const Id& id) { return repo_.HasBlob(id); })) {
+    node.content = old->content;
+    ++summary.files_unmodified;
+    ++summary.total_files;
+    summary.total_bytes += node.meta.size;
+    progress_.bytes += node.meta.size;
+    return true;
+  }
+  std::shared_ptr<FileJob> job;
+  const auto key = std::make_pair(node.meta.device, node.meta.inode);
+  if (node.meta.nlink > 1) {
+    std::lock_guard<std::mutex> l(hardlink_mu_);
+    auto it = hardlinks_.find(key);
+    if (it != hardlinks_.end()) job = it->second;
+  }
+  if (!job) {
+    Status st = StartFile(dir, node.name, abs, node, job);
+    if (!st.ok()) {
+      Warn(abs, st.code() == Code::kNotFound ? "file vanished before it was read"
+                                             : "cannot read: " + st.message());
+      return false;
+    }
+    if (node.meta.nlink > 1 && node.error.empty()) {
+      std::lock_guard<std::mutex> l(hardlink_mu_);
+      hardlinks_[key] = job;
+    }
+  }
+  ++(old ? summary.files_changed : summary.files_new);
+  ++summary.total_files;
+  summary.total_bytes += node.meta.size;
+  jobs.emplace_back(tree.nodes.size(), job);
+  return true;
+}
+
+lb::Result<Tree> Walker::ArchiveTrie(const PathTrie& trie, const std::string& abs,
+                                     const std::optional<Tree>& parent) {
+  auto dir = fs::Dir::Open(abs);
+  if (!dir.ok()) return dir.status();
+  Tree tree;
+  std::vector<std::pair<size_t, std::shared_ptr<FileJob>>> jobs;
+  for (const auto& [name, child] : trie.children) {
+    const std::string child_abs = JoinPath(abs, name);
+    const Node* old = FindChild(parent, name);
+    if (child.target) {
+      LB_ASSIGN_OR_RETURN(std::optional<Node> node,
+                          ArchiveEntry(*dir, name, child_abs, old, 0, true));
+      if (node->meta.type == fs::FileType::kRegular) {
+        LB_ASSIGN_OR_RETURN(bool keep, ProcessFile(*dir, child_abs, old, *node, tree, jobs));
+        if (!keep) continue;
+      }
+      tree.nodes.push_back(std::move(*node));
+      continue;
+    }
+    // An intermediate directory: its metadata, but only the named children.
+    LB_ASSIGN_OR_RETURN(fs::Metadata meta, dir->Stat(name));
+    if (meta.type != fs::FileType::kDirectory) return InvalidArgument(child_abs + " is not a directory");
+    std::optional<Tree> old_tree;
+    if (old && old->meta.type == fs::FileType::kDirectory && repo_.HasBlob(old->subtree)) {
+      auto t = snapshot::LoadTree(repo_, old->subtree);
+      if (t.ok()) old_tree = std::move(t).value();
+    }
+    LB_ASSIGN_OR_RETURN(Tree sub, ArchiveTrie(child, child_abs, old_tree));
+    Node node;
+    node.name = name;
+    node.meta = std::move(meta);
+    LB_ASSIGN_OR_RETURN(node.subtree, StoreTree(sub));
+    CountDir(old, node.subtree);
+    tree.nodes.push_back(std::move(node));
+  }
+  LB_RETURN_IF_ERROR(FinishFiles(tree, jobs, abs));
+  return tree;
+}
+
+lb::Result<Id> Walker::Run(const std::optional<Tree>& parent_root) {
+  PathTrie root;
+  bool whole_root = false;
+  for (const std::string& p : opt_.paths) {
+    if (p == "/") whole_root = true;
+    PathTrie* cur = &root;
+    size_t i = 1;
+    while (i < p.size()) {
+      size_t j = p.find('/', i);
+      if (j == std::string::npos) j = p.size();
+      cur = &cur->children[p.substr(i, j - i)];
+      i = j + 1;
+    }
+    cur->target = true;
+  }
+  if (whole_root) {
+    auto dir = fs::Dir::Open("/");
+    if (!dir.ok()) return dir.status();
+    Node fake;
+    fake.meta.type = fs::FileType::kDirectory;
+    if (parent_root) {
+      LB_ASSIGN_OR_RETURN(fake.subtree, StoreTree(*parent_root));
+    }
+    LB_ASSIGN_OR_RETURN(fs::Metadata meta, dir->Stat("."));
+    return ArchiveDirContents(*dir, "/", parent_root ? &fake : nullptr, meta.device);
+  }
+  // Drop targets below other targets: the outer one covers them.
+  std::function<void(PathTrie&)> prune = [&](PathTrie& t) {
+    for (auto& [n, c] : t.children) {
+      if (c.target) c.children.clear();
+      prune(c);
+    }
+  };
+  prune(root);
+  LB_ASSIGN_OR_RETURN(Tree tree, ArchiveTrie(root, "/", parent_root));
+  return StoreTree(tree);
+}
+
+lb::Result<Id> Walker::RunStdin(const std::optional<Tree>& parent_root) {
+  (void)parent_root;
+  Node node;
+  node.name = opt_.stdin_name;
+  node.meta.type = fs::FileType::kRegular;
+  node.meta.mode = 0644;
+  node.meta.uid = ::getuid();
+  node.meta.gid = ::getgid();
+  node.meta.user = fs::UserName(node.meta.uid);
+  node.meta.group = fs::GroupName(node.meta.gid);
+  auto job = std::make_shared<FileJob>();
+  const int fd = opt_.stdin_fd;
+  LB_RETURN_IF_ERROR(ChunkStream(
+      [fd](uint64_t, std::span<uint8_t> b) -> lb::Result<size_t> {
+        for (;;) {
+          ssize_t n = ::read(fd, b.data(), b.size());
+          if (n >= 0) return static_cast<size_t>(n);
+          if (errno != EINTR) return ErrnoStatus("read standard input", errno);
+        }
+      },
+      *job, job));
+  LB_RETURN_IF_ERROR(job->Wait());
+  node.content = job->ids;
+  node.meta.size = counters_.bytes_read;
+  ++summary.files_new;
+  ++summary.total_files;
+  summary.total_bytes += node.meta.size;
+  Tree tree;
+  tree.nodes.push_back(std::move(node));
+  return StoreTree(tree);
+}
+
+}  // namespace
+
+lb::Result<Result> Backup(repo::Repository& repo, const Options& options, const Clock& clock) {
+  const TimeNs start = clock.Now();
+  std::optional<Tree> parent_root;
+  if (options.parent) {
+    auto raw = repo.LoadSnapshotFile(*options.parent);
+    if (!raw.ok()) return raw.status().WithContext("load parent snapshot");
+    LB_ASSIGN_OR_RETURN(snapshot::Snapshot ps, snapshot::DecodeSnapshot(*raw));
+    if (repo.HasBlob(ps.tree)) {
+      auto t = snapshot::LoadTree(repo, ps.tree);
+      if (t.ok()) parent_root = std::move(t).value();
+    }
+  }
+  Walker w(repo, options);
+  lb::Result<Id> tree = options.stdin_fd >= 0 ? w.RunStdin(parent_root) : w.Run(parent_root);
+  if (!tree.ok()) return tree.status();
+  if (!options.dry_run) LB_RETURN_IF_ERROR_CTX(repo.Flush(), "flush");
+  if (options.before_snapshot) LB_RETURN_IF_ERROR(options.before_snapshot());
+
+  Result out;
+  snapshot::Snapshot& s = out.snapshot;
+  s.time = start;
+  s.host = options.host;
+  s.uid = ::getuid();
+  s.gid = ::getgid();
+  s.user = fs::UserName(s.uid);
+  s.paths = options.stdin_fd >= 0 ? std::vector<std::string>{"/" + options.stdin_name}
+                                  : options.paths;
+  s.tags = options.tags;
+  if (options.parent) s.parent = *options.parent;
+  s.tree = *tree;
+  s.summary = w.summary;
+  s.summary.data_blobs = w.counters().data_blobs;
+  s.summary.tree_blobs = w.counters().tree_blobs;
+  s.summary.bytes_read = w.counters().bytes_read;
+  s.summary.bytes_added = w.counters().bytes_added;
+  s.summary.bytes_stored = w.counters().bytes_stored;
+  s.summary.duration_s = static_cast<double>(clock.Now() - start) / 1e9;
+  s.partial_files = w.partial;
+  s.program_version = options.program_version;
+  if (!options.dry_run) {
+    LB_ASSIGN_OR_RETURN(out.snapshot_id, repo.SaveSnapshotFile(snapshot::EncodeSnapshot(s)));
+  }
+  return out;
+}
+
+}  // namespace lb::archiver
