@@ -1,0 +1,125 @@
+// lifeboat init, lifeboat key list|add|remove|passwd.
+#include <unistd.h>
+
+#include <iostream>
+
+#include "app/commands.h"
+#include "fs/dir.h"
+#include "storage/backend.h"
+
+namespace lb::app {
+
+namespace {
+
+struct KdfFlags {
+  uint64_t mem_mib = 256;
+  uint64_t ops = 3;
+  void Add(CLI::App* cmd) {
+    cmd->add_option("--kdf-mem-mib", mem_mib, "Argon2id memory in MiB (default 256)")
+        ->check(CLI::Range(1, 16384));
+    cmd->add_option("--kdf-ops", ops, "Argon2id iterations (default 3)")->check(CLI::Range(1, 100));
+  }
+  repo::KdfParams Params() const { return {ops, mem_mib << 20}; }
+};
+
+repo::KeyFileInfo Who() {
+  return {TheClock().Now(), Hostname(), fs::UserName(::getuid())};
+}
+
+}  // namespace
+
+void RegisterInit(CLI::App& app, Globals& g) {
+  auto* cmd = app.add_subcommand("init", "create a new repository");
+  auto kdf = std::make_shared<KdfFlags>();
+  kdf->Add(cmd);
+  auto pack_mib = std::make_shared<uint32_t>(16);
+  cmd->add_option("--pack-size", *pack_mib, "target pack size in MiB (default 16)")
+      ->check(CLI::Range(1, 512));
+  cmd->callback([&g, kdf, pack_mib] {
+    const std::string path = RepoPath(g);
+    const std::string pw = ReadPassword(g, "enter password for new repository: ");
+    if (pw.empty()) FailUsage("refusing an empty password");
+    repo::InitOptions o;
+    o.kdf = kdf->Params();
+    o.pack_size = *pack_mib << 20;
+    o.who = Who();
+    auto r = repo::Repository::Init(storage::NewLocalBackend(path), pw, o);
+    if (!r.ok()) Fail(r.status());
+    if (g.json)
+      std::cout << DumpJson({{"message_type", "initialized"}, {"id", (*r)->config().id},
+                             {"repository", path}})
+                << "\n";
+    else if (!g.quiet)
+      std::cout << "created lifeboat repository " << (*r)->config().id.substr(0, 10) << " at "
+                << path << "\n";
+  });
+}
+
+void RegisterKey(CLI::App& app, Globals& g) {
+  auto* key = app.add_subcommand("key", "manage the passwords (key files) of a repository");
+  key->require_subcommand(1);
+
+  key->add_subcommand("list", "list key files")->callback([&g] {
+    auto repo = OpenRepo(g);
+    auto keys = repo->ListKeys();
+    if (!keys.ok()) Fail(keys.status());
+    if (g.json) {
+      nlohmann::json a = nlohmann::json::array();
+      for (const auto& k : *keys)
+        a.push_back({{"id", k.id}, {"current", k.current},
+                     {"created", FormatTimeRfc3339(k.info.created)}, {"host", k.info.host},
+                     {"user", k.info.user}});
+      std::cout << DumpJson(a) << "\n";
+      return;
+    }
+    std::printf(" %-10s %-10s %-20s %s\n", "ID", "User", "Host", "Created");
+    for (const auto& k : *keys)
+      std::printf("%s%-10s %-10s %-20s %s\n", k.current ? "*" : " ", k.id.substr(0, 8).c_str(),
+                  k.info.user.c_str(), k.info.host.c_str(), FormatTimeLocal(k.info.created).c_str());
+  });
+
+  auto new_pw = std::make_shared<std::string>();
+  auto kdf = std::make_shared<KdfFlags>();
+  auto* add = key->add_subcommand("add", "add a password that opens the repository");
+  add->add_option("--new-password-file", *new_pw, "file holding the new password")->required();
+  kdf->Add(add);
+  add->callback([&g, new_pw, kdf] {
+    auto s = OpenLocked(g, false, "key add");
+    auto id = s.repo->AddKey(ReadPasswordFile(*new_pw), kdf->Params(), Who());
+    if (!id.ok()) Fail(id.status());
+    if (!g.quiet) std::cout << "added key " << id->substr(0, 8) << "\n";
+  });
+
+  auto rm_id = std::make_shared<std::string>();
+  auto* rm = key->add_subcommand("remove", "remove a key file (not the one in use)");
+  rm->add_option("ID", *rm_id, "key id or unique prefix")->required();
+  rm->callback([&g, rm_id] {
+    auto s = OpenLocked(g, true, "key remove");
+    auto keys = s.repo->ListKeys();
+    if (!keys.ok()) Fail(keys.status());
+    std::string match;
+    for (const auto& k : *keys) {
+      if (k.id.compare(0, rm_id->size(), *rm_id) != 0) continue;
+      if (!match.empty()) FailUsage("key prefix '" + *rm_id + "' is ambiguous");
+      match = k.id;
+    }
+    if (match.empty()) throw Failure{kExitFatal, "no key matches '" + *rm_id + "'"};
+    Status st = s.repo->RemoveKey(match);
+    if (!st.ok()) Fail(st);
+    if (!g.quiet) std::cout << "removed key " << match.substr(0, 8) << "\n";
+  });
+
+  auto pw_file = std::make_shared<std::string>();
+  auto kdf2 = std::make_shared<KdfFlags>();
+  auto* passwd = key->add_subcommand("passwd", "change the password in use");
+  passwd->add_option("--new-password-file", *pw_file, "file holding the new password")->required();
+  kdf2->Add(passwd);
+  passwd->callback([&g, pw_file, kdf2] {
+    auto s = OpenLocked(g, true, "key passwd");
+    auto id = s.repo->ChangePassword(ReadPasswordFile(*pw_file), kdf2->Params(), Who());
+    if (!id.ok()) Fail(id.status());
+    if (!g.quiet) std::cout << "password changed (key " << id->substr(0, 8) << ")\n";
+  });
+}
+
+}  // namespace lb::app

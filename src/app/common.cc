@@ -1,0 +1,121 @@
+#include "app/common.h"
+
+#include <pwd.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "storage/backend.h"
+
+namespace lb::app {
+
+int ExitCodeFor(const Status& st) {
+  switch (st.code()) {
+    case Code::kOk: return kExitOk;
+    case Code::kLocked: return kExitLocked;
+    case Code::kWrongPassword: return kExitWrongPassword;
+    case Code::kInvalidArgument: return kExitUsage;
+    default: return kExitFatal;
+  }
+}
+
+void Fail(const Status& st) { throw Failure{ExitCodeFor(st), st.message()}; }
+void FailUsage(const std::string& message) { throw Failure{kExitUsage, message}; }
+
+std::string ReadPasswordFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Failure{kExitFatal, "cannot read password file " + path};
+  std::string line;
+  std::getline(in, line);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+std::string ReadPassword(const Globals& g, const std::string& prompt) {
+  if (const char* env = std::getenv("LIFEBOAT_PASSWORD"); env && *env) return env;
+  if (!g.password_file.empty()) return ReadPasswordFile(g.password_file);
+  if (isatty(STDIN_FILENO)) {
+    std::cerr << prompt << std::flush;
+    termios old{};
+    tcgetattr(STDIN_FILENO, &old);
+    termios quiet = old;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+    std::string pw;
+    std::getline(std::cin, pw);
+    tcsetattr(STDIN_FILENO, TCSANOW, &old);
+    std::cerr << "\n";
+    return pw;
+  }
+  throw Failure{kExitFatal,
+                "no password: set LIFEBOAT_PASSWORD, LIFEBOAT_PASSWORD_FILE or --password-file"};
+}
+
+std::string RepoPath(const Globals& g) {
+  if (g.repo.empty()) FailUsage("no repository given: use --repo or set LIFEBOAT_REPO");
+  return g.repo;
+}
+
+std::unique_ptr<repo::Repository> OpenRepo(const Globals& g) {
+  const std::string path = RepoPath(g);
+  const std::string pw = ReadPassword(g);
+  auto r = repo::Repository::Open(storage::NewLocalBackend(path), pw);
+  if (!r.ok()) {
+    if (r.status().code() == Code::kNotFound)
+      throw Failure{kExitNoRepo, "repository " + path + " does not exist (run 'lifeboat init')"};
+    Fail(r.status());
+  }
+  return std::move(r).value();
+}
+
+Session OpenLocked(const Globals& g, bool exclusive, const std::string& command) {
+  Session s;
+  s.repo = OpenRepo(g);
+  auto lock = repo::Lock::Acquire(*s.repo, exclusive, command, TheClock());
+  if (!lock.ok()) Fail(lock.status());
+  s.lock = std::move(lock).value();
+  return s;
+}
+
+const Clock& TheClock() {
+  static SystemClock clock;
+  return clock;
+}
+
+std::string Hostname() {
+  char buf[256] = {0};
+  gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+std::string ProgramVersion() { return "lifeboat 0.1.0"; }
+
+nlohmann::json SafeString(const std::string& s) {
+  // Round-trip through dump with replacement to get valid UTF-8.
+  std::string valid = nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return nlohmann::json::parse(valid);
+}
+
+std::string DumpJson(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string HumanBytes(uint64_t n) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.2f %s", v, units[u]);
+  return buf;
+}
+
+}  // namespace lb::app

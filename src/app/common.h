@@ -1,0 +1,71 @@
+// Shared plumbing of the CLI commands: global options, opening the repository,
+// exit codes, and output helpers. Wiring lives only in app/.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "base/clock.h"
+#include "repo/lock.h"
+#include "repo/repository.h"
+
+namespace lb::app {
+
+// Documented exit codes (README.md, `lifeboat --help`).
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitFatal = 1,
+  kExitUsage = 2,
+  kExitPartial = 3,
+  kExitNoRepo = 10,
+  kExitLocked = 11,
+  kExitWrongPassword = 12,
+};
+
+struct Globals {
+  std::string repo;           // --repo / LIFEBOAT_REPO
+  std::string password_file;  // --password-file / LIFEBOAT_PASSWORD_FILE
+  bool json = false;
+  bool quiet = false;
+  unsigned threads = 0;
+};
+
+// An error that carries its exit code up to main().
+struct Failure {
+  int code;
+  std::string message;
+};
+
+// Maps a Status to an exit code (kNotFound from Open -> 10, kLocked -> 11,
+// kWrongPassword -> 12, kInvalidArgument -> 2, otherwise 1).
+int ExitCodeFor(const Status& st);
+[[noreturn]] void Fail(const Status& st);
+[[noreturn]] void FailUsage(const std::string& message);
+
+// Reads the password (env LIFEBOAT_PASSWORD, --password-file, LIFEBOAT_PASSWORD_FILE,
+// or a prompt on a terminal).
+std::string ReadPassword(const Globals& g, const std::string& prompt = "enter password: ");
+std::string ReadPasswordFile(const std::string& path);
+
+std::string RepoPath(const Globals& g);
+std::unique_ptr<repo::Repository> OpenRepo(const Globals& g);
+// Opens and takes a lock (shared unless exclusive).
+struct Session {
+  std::unique_ptr<repo::Repository> repo;
+  std::unique_ptr<repo::Lock> lock;
+};
+Session OpenLocked(const Globals& g, bool exclusive, const std::string& command);
+
+const Clock& TheClock();
+std::string Hostname();
+std::string ProgramVersion();
+
+// JSON helpers: strings that may not be UTF-8 are escaped lossily for display.
+nlohmann::json SafeString(const std::string& s);
+std::string DumpJson(const nlohmann::json& j);
+std::string HumanBytes(uint64_t n);
+
+}  // namespace lb::app

@@ -1,0 +1,76 @@
+// lifeboat: the command-line entry point. Parses arguments, runs one command, and
+// maps failures to the documented exit codes.
+#include <signal.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "app/commands.h"
+#include "crypto/crypto.h"
+
+namespace {
+
+constexpr const char* kExitCodes = R"(Exit codes:
+  0   success
+  1   fatal error
+  2   usage error (bad flags or arguments)
+  3   backup finished, but some files could not be read (listed in the snapshot)
+  10  the repository does not exist
+  11  the repository is locked by another process
+  12  wrong password
+
+Environment: LIFEBOAT_REPO, LIFEBOAT_PASSWORD, LIFEBOAT_PASSWORD_FILE.)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace lb::app;
+  signal(SIGPIPE, SIG_IGN);
+  if (!lb::crypto::Init().ok()) {
+    std::cerr << "lifeboat: cannot initialise the crypto library\n";
+    return kExitFatal;
+  }
+  CLI::App app{"lifeboat: encrypted, deduplicated backups that prove their RPO and RTO"};
+  app.footer(kExitCodes);
+  app.require_subcommand(1);
+  app.fallthrough();
+  Globals g;
+  if (const char* r = std::getenv("LIFEBOAT_REPO")) g.repo = r;
+  if (const char* f = std::getenv("LIFEBOAT_PASSWORD_FILE")) g.password_file = f;
+  app.add_option("-r,--repo", g.repo, "repository location (env LIFEBOAT_REPO)");
+  app.add_option("--password-file", g.password_file,
+                 "read the password from this file (env LIFEBOAT_PASSWORD_FILE)");
+  app.add_flag("--json", g.json, "machine-readable output");
+  app.add_flag("-q,--quiet", g.quiet, "print nothing but errors");
+  app.add_option("--threads", g.threads, "worker threads (default: one per core)");
+
+  int exit_code = kExitOk;
+  RegisterInit(app, g);
+  RegisterKey(app, g);
+  RegisterBackup(app, g, exit_code);
+  RegisterRestore(app, g);
+  RegisterSnapshots(app, g);
+  RegisterLs(app, g);
+  RegisterDiff(app, g);
+  app.add_subcommand("version", "print the version")->callback([] {
+    std::cout << lb::app::ProgramVersion() << "\n";
+  });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "lifeboat: " << e.what() << " (see 'lifeboat --help')\n";
+    return kExitUsage;
+  } catch (const Failure& f) {
+    std::cerr << "lifeboat: " << f.message << "\n";
+    return f.code;
+  } catch (const std::exception& e) {
+    std::cerr << "lifeboat: " << e.what() << "\n";
+    return kExitFatal;
+  }
+  return exit_code;
+}
