@@ -122,16 +122,27 @@ class ProgressPrinter {
       std::cout << DumpJson({{"message_type", "status"}, {"seconds_elapsed", secs},
                              {"files_done", p.files}, {"dirs_done", p.dirs},
                              {"bytes_done", p.bytes}, {"bytes_read", p.bytes_read},
+                             {"total_files", p.total_files}, {"total_bytes", p.total_bytes},
+                             {"scan_done", p.scan_done},
                              {"current_file", SafeString(p.current)}})
                 << "\n";
       return;
     }
     std::string cur = p.current;
     if (cur.size() > 40) cur = "..." + cur.substr(cur.size() - 37);
-    std::fprintf(stderr, "\r\033[K[%d:%02d] %llu files, %s, %s/s  %s", static_cast<int>(secs) / 60,
-                 static_cast<int>(secs) % 60, static_cast<unsigned long long>(p.files),
-                 HumanBytes(p.bytes).c_str(), HumanBytes(static_cast<uint64_t>(rate)).c_str(),
-                 cur.c_str());
+    double done_rate = secs > 0 ? static_cast<double>(p.bytes) / secs : 0;
+    std::string eta = "ETA ?";
+    if (p.scan_done && done_rate > 0 && p.total_bytes >= p.bytes) {
+      int left = static_cast<int>(static_cast<double>(p.total_bytes - p.bytes) / done_rate);
+      eta = "ETA " + std::to_string(left / 60) + ":" + (left % 60 < 10 ? "0" : "") +
+            std::to_string(left % 60);
+    }
+    std::fprintf(stderr, "\r\033[K[%d:%02d] %llu/%llu files, %s/%s, %s/s, %s  %s",
+                 static_cast<int>(secs) / 60, static_cast<int>(secs) % 60,
+                 static_cast<unsigned long long>(p.files),
+                 static_cast<unsigned long long>(p.total_files), HumanBytes(p.bytes).c_str(),
+                 HumanBytes(p.total_bytes).c_str(), HumanBytes(static_cast<uint64_t>(rate)).c_str(),
+                 eta.c_str(), cur.c_str());
     shown_ = true;
   }
   void Done() {
@@ -163,19 +174,14 @@ std::optional<Id> ChooseParent(repo::Repository& repo, const BackupFlags& f, con
 }
 
 nlohmann::json SummaryJson(const archiver::Result& r) {
-  const auto& s = r.snapshot.summary;
   nlohmann::json partial = nlohmann::json::array();
   for (const auto& p : r.snapshot.partial_files) partial.push_back(SafeString(p));
-  return {{"message_type", "summary"},
-          {"snapshot_id", r.snapshot_id.IsZero() ? nlohmann::json(nullptr) : nlohmann::json(r.snapshot_id.Hex())},
-          {"files_new", s.files_new}, {"files_changed", s.files_changed},
-          {"files_unmodified", s.files_unmodified}, {"dirs_new", s.dirs_new},
-          {"dirs_changed", s.dirs_changed}, {"dirs_unmodified", s.dirs_unmodified},
-          {"data_blobs", s.data_blobs}, {"tree_blobs", s.tree_blobs},
-          {"blobs_added", s.data_blobs + s.tree_blobs}, {"bytes_read", s.bytes_read},
-          {"bytes_added", s.bytes_added}, {"bytes_stored", s.bytes_stored},
-          {"total_files", s.total_files}, {"total_bytes", s.total_bytes},
-          {"partial_files", partial}, {"duration_s", s.duration_s}};
+  nlohmann::json j = SummaryFields(r.snapshot.summary);
+  j["message_type"] = "summary";
+  j["snapshot_id"] =
+      r.snapshot_id.IsZero() ? nlohmann::json(nullptr) : nlohmann::json(r.snapshot_id.Hex());
+  j["partial_files"] = partial;
+  return j;
 }
 
 void PrintSummary(const archiver::Result& r, bool dry_run) {
@@ -269,7 +275,8 @@ void RegisterBackup(CLI::App& app, Globals& g, int& exit_code) {
       return Status::Ok();
     };
     ProgressPrinter progress(g.json, g.quiet);
-    o.on_progress = [&](const archiver::Progress& p) { progress.Update(p); };
+    if (!g.quiet && (g.json || isatty(STDERR_FILENO)))
+      o.on_progress = [&](const archiver::Progress& p) { progress.Update(p); };
     o.on_warning = [&](const std::string& path, const std::string& what) {
       if (g.json)
         std::cout << DumpJson({{"message_type", "warning"}, {"path", SafeString(path)}, {"error", what}})

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 
+#include "archiver/scanner.h"
 #include "base/thread_pool.h"
 #include "fs/dir.h"
 #include "snapshot/store.h"
@@ -81,6 +82,8 @@ class Walker {
         opt_(opt),
         pool_(opt.threads ? opt.threads : ThreadPool::DefaultThreads()),
         budget_(std::max<size_t>(64u << 20, 4u * repo.config().chunker.max_size)) {}
+  // Tasks still queued after an early error use members declared after pool_.
+  ~Walker() { pool_.Wait(); }
 
   lb::Result<Id> Run(const std::optional<Tree>& parent_root);
   lb::Result<Id> RunStdin(const std::optional<Tree>& parent_root);
@@ -124,6 +127,11 @@ class Walker {
     if (!opt_.on_progress) return;
     progress_.current = current;
     progress_.bytes_read = counters_.bytes_read;
+    if (scanner_) {
+      progress_.total_files = scanner_->files();
+      progress_.total_bytes = scanner_->bytes();
+      progress_.scan_done = scanner_->done();
+    }
     opt_.on_progress(progress_);
   }
   static const Node* FindChild(const std::optional<Tree>& t, const std::string& name) {
@@ -141,6 +149,9 @@ class Walker {
   Progress progress_;
   std::mutex hardlink_mu_;
   std::map<std::pair<uint64_t, uint64_t>, std::shared_ptr<FileJob>> hardlinks_;
+
+ public:
+  std::unique_ptr<Scanner> scanner_;  // only when progress is reported
 };
 
 void Walker::Submit(Bytes chunk, std::shared_ptr<FileJob> job) {
@@ -211,7 +222,6 @@ Status Walker::StartFile(const fs::Dir& dir, const std::string& name, const std:
   if (!file.ok()) return file.status();
   auto before = file->Stat();
   if (!before.ok()) return before.status();
-  ReportProgress(abs);
   Status st = ChunkStream(
       [&](uint64_t off, std::span<uint8_t> b) { return file->ReadAt(off, b); }, *job, job);
   if (!st.ok()) {
@@ -332,7 +342,7 @@ lb::Result<bool> Walker::ProcessFile(
     const fs::Dir& dir, const std::string& abs, const Node* old, Node& node, const Tree& tree,
     std::vector<std::pair<size_t, std::shared_ptr<FileJob>>>& jobs) {
   ++progress_.files;
-  progress_.bytes += 0;
+  ReportProgress(abs);
   if (old && Unchanged(*old, node.meta) &&
       std::all_of(old->content.begin(), old->content.end(),
                   [&](const Id& id) { return repo_.HasBlob(id); })) {
@@ -493,6 +503,8 @@ lb::Result<Result> Backup(repo::Repository& repo, const Options& options, const 
     }
   }
   Walker w(repo, options);
+  if (options.on_progress && options.stdin_fd < 0)
+    w.scanner_ = std::make_unique<Scanner>(options.paths, options.excludes, options.one_file_system);
   lb::Result<Id> tree = options.stdin_fd >= 0 ? w.RunStdin(parent_root) : w.Run(parent_root);
   if (!tree.ok()) return tree.status();
   if (!options.dry_run) LB_RETURN_IF_ERROR_CTX(repo.Flush(), "flush");

@@ -32,6 +32,10 @@ struct Progress {
   uint64_t bytes = 0;  // bytes of files processed (read or reused)
   uint64_t bytes_read = 0;
   std::string current;
+  // From the concurrent scan (see scanner.h): what the whole backup will visit.
+  uint64_t total_files = 0;
+  uint64_t total_bytes = 0;
+  bool scan_done = false;
 };
 
 struct Options {

@@ -428,6 +428,13 @@ Result<std::vector<std::string>> Dir::List() const {
   return names;
 }
 
+Result<Metadata> Dir::StatBasic(const std::string& name) const {
+  LB_RETURN_IF_ERROR(CheckName(name, NameUse::kRead));
+  struct stat st;
+  if (!LStat(fd_, name, &st)) return Err("stat", name, errno);
+  return FromStat(st);
+}
+
 Result<Metadata> Dir::Stat(const std::string& name) const {
   LB_RETURN_IF_ERROR(CheckName(name, NameUse::kRead));
   struct stat st;

@@ -74,6 +74,8 @@ class Dir {
   // lstat + user/group names + xattrs + symlink target of `name`. xattrs that cannot
   // be read for lack of privilege (e.g. trusted.* as non-root) are skipped.
   Result<Metadata> Stat(const std::string& name) const;
+  // lstat only: no names, xattrs or link target (cheap; for scanning).
+  Result<Metadata> StatBasic(const std::string& name) const;
   // Opens a child directory, never following a symlink (ELOOP/ENOTDIR -> error).
   Result<Dir> OpenDir(const std::string& name) const;
   // Opens a child regular file read-only (O_NOFOLLOW, O_NOATIME when permitted).
