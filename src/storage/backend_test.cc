@@ -125,3 +125,33 @@ INSTANTIATE_TEST_SUITE_P(All, BackendConformance,
 
 }  // namespace
 }  // namespace lb::storage
+
+namespace lb::storage {
+namespace {
+
+// A repository copied by a tool that drops empty directories (git) stays usable.
+TEST(LocalBackend, MissingDirectoriesAreEmptyAndRecreated) {
+  char tmpl[] = "/tmp/lb-local-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string root = std::string(tmpl) + "/repo";
+  auto be = NewLocalBackend(root);
+  ASSERT_TRUE(be->Create().ok());
+  std::filesystem::remove_all(root + "/data/ab");
+  std::filesystem::remove_all(root + "/locks");
+  size_t n = 0;
+  auto count = [&](const std::string&, uint64_t) {
+    ++n;
+    return Status::Ok();
+  };
+  EXPECT_TRUE(be->List(FileKind::kData, count).ok());
+  EXPECT_TRUE(be->List(FileKind::kLock, count).ok());
+  EXPECT_EQ(n, 0u);
+  EXPECT_TRUE(be->Save({FileKind::kData, "ab01"}, AsBytes("x")).ok());
+  EXPECT_TRUE(be->Save({FileKind::kLock, "l1"}, AsBytes("y")).ok());
+  EXPECT_TRUE(be->List(FileKind::kData, count).ok());
+  EXPECT_EQ(n, 1u);
+  std::filesystem::remove_all(tmpl);
+}
+
+}  // namespace
+}  // namespace lb::storage

@@ -28,6 +28,12 @@ namespace {
 class Fd {
  public:
   explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(Fd&& o) noexcept {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = o.release();
+    return *this;
+  }
   ~Fd() {
     if (fd_ >= 0) ::close(fd_);
   }
@@ -88,6 +94,12 @@ class LocalBackend final : public Backend {
     const std::string final_path = PathOf(h);
     const std::string tmp = dir + "/.tmp-" + TempSuffix();
     Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (fd.get() < 0 && errno == ENOENT) {
+      // A directory may be missing when a repository was copied by a tool that
+      // drops empty directories (git, some sync tools): create it on demand.
+      LB_RETURN_IF_ERROR(MakeDir(dir));
+      fd = Fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    }
     if (fd.get() < 0) return ErrnoStatus("create " + tmp, errno);
     Status st = WriteAll(fd.get(), data, tmp);
     if (st.ok() && ::fsync(fd.get()) != 0) st = ErrnoStatus("fsync " + tmp, errno);
@@ -143,11 +155,11 @@ class LocalBackend final : public Backend {
       return fn("config", *size);
     }
     const std::string dir = root_ + "/" + FileKindDir(kind);
-    if (kind != FileKind::kData) return ListDir(dir, fn);
+    if (kind != FileKind::kData) return ListDir(dir, fn, /*allow_missing=*/true);
     char sub[3];
     for (int i = 0; i < 256; ++i) {
       std::snprintf(sub, sizeof sub, "%02x", i);
-      LB_RETURN_IF_ERROR(ListDir(dir + "/" + sub, fn));
+      LB_RETURN_IF_ERROR(ListDir(dir + "/" + sub, fn, /*allow_missing=*/true));
     }
     return Status::Ok();
   }
@@ -181,8 +193,10 @@ class LocalBackend final : public Backend {
   }
 
   static Status ListDir(const std::string& dir,
-                        const std::function<Status(const std::string&, uint64_t)>& fn) {
+                        const std::function<Status(const std::string&, uint64_t)>& fn,
+                        bool allow_missing = false) {
     DIR* d = ::opendir(dir.c_str());
+    if (!d && errno == ENOENT && allow_missing) return Status::Ok();
     if (!d) return ErrnoStatus("list " + dir, errno);
     Status result;
     errno = 0;
