@@ -18,7 +18,6 @@ nlohmann::json SnapshotJson(const snapshot::Entry& e) {
   nlohmann::json paths = nlohmann::json::array(), partial = nlohmann::json::array();
   for (const auto& p : s.paths) paths.push_back(SafeString(p));
   for (const auto& p : s.partial_files) partial.push_back(SafeString(p));
-  const auto& m = s.summary;
   return {{"id", e.id.Hex()},
           {"short_id", e.id.Short()},
           {"time", FormatTimeRfc3339(s.time)},
@@ -31,15 +30,7 @@ nlohmann::json SnapshotJson(const snapshot::Entry& e) {
           {"tree", s.tree.Hex()},
           {"program_version", s.program_version},
           {"partial_files", partial},
-          {"summary",
-           {{"files_new", m.files_new}, {"files_changed", m.files_changed},
-            {"files_unmodified", m.files_unmodified}, {"dirs_new", m.dirs_new},
-            {"dirs_changed", m.dirs_changed}, {"dirs_unmodified", m.dirs_unmodified},
-            {"data_blobs", m.data_blobs}, {"tree_blobs", m.tree_blobs},
-            {"blobs_added", m.data_blobs + m.tree_blobs},
-            {"bytes_read", m.bytes_read}, {"bytes_added", m.bytes_added},
-            {"bytes_stored", m.bytes_stored}, {"total_files", m.total_files},
-            {"total_bytes", m.total_bytes}, {"duration_s", m.duration_s}}}};
+          {"summary", SummaryFields(s.summary)}};
 }
 
 std::string Join(const std::vector<std::string>& v, const char* sep) {

@@ -11,6 +11,7 @@
 #include "base/clock.h"
 #include "repo/lock.h"
 #include "repo/repository.h"
+#include "snapshot/snapshot.h"
 
 namespace lb::app {
 
@@ -67,5 +68,7 @@ std::string ProgramVersion();
 nlohmann::json SafeString(const std::string& s);
 std::string DumpJson(const nlohmann::json& j);
 std::string HumanBytes(uint64_t n);
+// The summary counters as JSON fields (backup --json, snapshots --json).
+nlohmann::json SummaryFields(const snapshot::Summary& s);
 
 }  // namespace lb::app
