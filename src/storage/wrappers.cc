@@ -1,0 +1,148 @@
+#include "storage/wrappers.h"
+
+#include <random>
+#include <thread>
+
+namespace lb::storage {
+
+namespace {
+
+bool Transient(const Status& st) { return st.code() == Code::kIoError; }
+
+class RetryingBackend final : public Backend {
+ public:
+  RetryingBackend(std::unique_ptr<Backend> inner, RetryPolicy p) : inner_(std::move(inner)), p_(p) {}
+
+  std::string Location() const override { return inner_->Location(); }
+  Status Create() override {
+    return Retry([&] { return inner_->Create(); });
+  }
+  Status Save(const Handle& h, ByteSpan data) override {
+    bool retried = false;
+    Status st = Retry([&] {
+      Status s = inner_->Save(h, data);
+      // A retry after a save whose reply was lost finds the file stored: done.
+      if (retried && s.code() == Code::kAlreadyExists) return Status::Ok();
+      retried = true;
+      return s;
+    });
+    return st;
+  }
+  Result<Bytes> Load(const Handle& h, uint64_t offset, uint64_t length) override {
+    Result<Bytes> out = Status(Code::kInternal, "not tried");
+    Status st = Retry([&] {
+      out = inner_->Load(h, offset, length);
+      if (out.ok() && length > 0 && out->size() != length) out = IoError("short read");
+      return out.status();
+    });
+    if (!st.ok()) return st;
+    return out;
+  }
+  Result<uint64_t> Size(const Handle& h) override {
+    Result<uint64_t> out = uint64_t{0};
+    Status st = Retry([&] {
+      out = inner_->Size(h);
+      return out.status();
+    });
+    if (!st.ok()) return st;
+    return out;
+  }
+  Status List(FileKind kind, const std::function<Status(const std::string&, uint64_t)>& fn) override {
+    // A listing that failed part-way is redone from the start; callers see each
+    // name once per successful listing attempt, so collect first.
+    std::vector<std::pair<std::string, uint64_t>> items;
+    Status st = Retry([&] {
+      items.clear();
+      return inner_->List(kind, [&](const std::string& n, uint64_t s) {
+        items.emplace_back(n, s);
+        return Status::Ok();
+      });
+    });
+    if (!st.ok()) return st;
+    for (const auto& [n, s] : items) LB_RETURN_IF_ERROR(fn(n, s));
+    return Status::Ok();
+  }
+  Status Remove(const Handle& h) override {
+    return Retry([&] { return inner_->Remove(h); });
+  }
+
+ private:
+  Status Retry(const std::function<Status()>& op) {
+    auto delay = p_.first_delay;
+    thread_local std::mt19937 rng(std::random_device{}());
+    Status st;
+    for (int i = 0; i < p_.attempts; ++i) {
+      st = op();
+      if (st.ok() || !Transient(st) || i + 1 == p_.attempts) break;
+      std::uniform_int_distribution<long> jitter(0, delay.count() / 2 + 1);
+      std::this_thread::sleep_for(delay + std::chrono::milliseconds(jitter(rng)));
+      delay = std::min(delay * 2, p_.max_delay);
+    }
+    return st;
+  }
+
+  std::unique_ptr<Backend> inner_;
+  RetryPolicy p_;
+};
+
+bool Take(std::atomic<int>& n) {
+  int v = n.load();
+  while (v > 0)
+    if (n.compare_exchange_weak(v, v - 1)) return true;
+  return false;
+}
+
+class FaultyBackend final : public Backend {
+ public:
+  FaultyBackend(std::unique_ptr<Backend> inner, std::shared_ptr<FaultPlan> plan)
+      : inner_(std::move(inner)), plan_(std::move(plan)) {}
+
+  std::string Location() const override { return inner_->Location(); }
+  Status Create() override { return inner_->Create(); }
+  Status Save(const Handle& h, ByteSpan data) override {
+    plan_->saves++;
+    if (Take(plan_->fail_saves)) return IoError("injected fault: save " + h.name);
+    return inner_->Save(h, data);
+  }
+  Result<Bytes> Load(const Handle& h, uint64_t offset, uint64_t length) override {
+    plan_->loads++;
+    if (Take(plan_->fail_loads)) return IoError("injected fault: load " + h.name);
+    auto r = inner_->Load(h, offset, length);
+    if (!r.ok()) return r;
+    if (Take(plan_->short_reads) && !r->empty()) r->pop_back();
+    if (plan_->corrupt_first_read && !r->empty()) {
+      std::lock_guard<std::mutex> l(mu_);
+      if (seen_.insert(std::string(FileKindDir(h.kind)) + "/" + h.name).second) (*r)[r->size() / 2] ^= 0x40;
+    }
+    return r;
+  }
+  Result<uint64_t> Size(const Handle& h) override { return inner_->Size(h); }
+  Status List(FileKind kind, const std::function<Status(const std::string&, uint64_t)>& fn) override {
+    if (!Take(plan_->fail_lists)) return inner_->List(kind, fn);
+    int n = 0;
+    Status st = inner_->List(kind, [&](const std::string& name, uint64_t size) {
+      if (++n > 1) return IoError("injected fault: listing interrupted");
+      return fn(name, size);
+    });
+    return st.ok() ? IoError("injected fault: listing interrupted") : st;
+  }
+  Status Remove(const Handle& h) override { return inner_->Remove(h); }
+
+ private:
+  std::unique_ptr<Backend> inner_;
+  std::shared_ptr<FaultPlan> plan_;
+  std::mutex mu_;
+  std::set<std::string> seen_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> NewRetryingBackend(std::unique_ptr<Backend> inner, RetryPolicy policy) {
+  return std::make_unique<RetryingBackend>(std::move(inner), policy);
+}
+
+std::unique_ptr<Backend> NewFaultyBackend(std::unique_ptr<Backend> inner, std::shared_ptr<FaultPlan> plan) {
+  return std::make_unique<FaultyBackend>(std::move(inner), std::move(plan));
+}
+
+}  // namespace lb::storage
