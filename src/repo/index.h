@@ -7,6 +7,7 @@
 #include <mutex>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "base/id.h"
@@ -24,10 +25,16 @@ class Index {
   // Adds every blob of the pack. A blob already known keeps its first location.
   void AddPack(PackInfo pack);
   std::optional<BlobLocation> Find(const Id& id) const;
+  // Every stored copy of the blob, the primary (Find's) first. Copies exist when a
+  // lost pack's content was stored again, or two backups stored a blob at once.
+  std::vector<BlobLocation> FindAll(const Id& id) const;
   bool Has(const Id& id) const;
   bool HasPack(const Id& pack_id) const;
   size_t blob_count() const;
   size_t pack_count() const;
+  // Removes the packs and their blobs. Invalidates BlobLocation::pack pointers
+  // handed out before: call only when no other thread uses the Index.
+  void RemovePacks(const std::unordered_set<Id, IdHash>& pack_ids);
   // Calls fn for every pack (under the lock: do not call back into the Index).
   void ForEachPack(const std::function<void(const PackInfo&)>& fn) const;
 
@@ -40,6 +47,7 @@ class Index {
     uint32_t entry;
   };
   std::unordered_map<Id, Slot, IdHash> blobs_;
+  std::unordered_multimap<Id, Slot, IdHash> copies_;  // further locations
 };
 
 }  // namespace lb::repo

@@ -756,21 +756,32 @@ TEST_F(RepoBlobTest, DamagedPackDetected) {
   EXPECT_GT(other_packs, 100u);
 }
 
-TEST_F(RepoTest, DamagedIndexFileFailsOpen) {
+TEST_F(RepoTest, DamagedIndexFileIsReportedOrFailsOpen) {
+  Bytes data(5000, 3);
+  Id id;
   {
     auto repo = InitRepo("pw", 64 * 1024);
     ASSERT_NE(repo, nullptr);
-    Bytes data(5000, 3);
-    ASSERT_TRUE(repo->SaveBlob(BlobKind::kData, repo->BlobId(data), data).ok());
+    id = repo->BlobId(data);
+    ASSERT_TRUE(repo->SaveBlob(BlobKind::kData, id, data).ok());
     ASSERT_TRUE(repo->Flush().ok());
   }
   std::string index_file;
   for (const auto& e : fs::directory_iterator(dir_ + "/index")) index_file = e.path();
   ASSERT_FALSE(index_file.empty());
   FlipByteInFile(index_file, 40);
-  auto r = OpenRepo("pw");
+  // Strict opening refuses the repository.
+  OpenOptions strict;
+  strict.tolerate_damaged_index = false;
+  auto r = Repository::Open(storage::NewLocalBackend(dir_), "pw", strict);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kCorrupt);
+  // The default opens what it can and names the damaged file.
+  auto t = OpenRepo("pw");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  ASSERT_EQ((*t)->damaged_index_files().size(), 1u);
+  EXPECT_EQ((*t)->damaged_index_files()[0].first, fs::path(index_file).filename().string());
+  EXPECT_FALSE((*t)->index().Has(id));
 }
 
 TEST_F(RepoTest, Snapshots) {

@@ -33,6 +33,18 @@ Result<Bytes> Decompress(ByteSpan in, size_t raw_length) {
 
 }  // namespace
 
+// Loads a content-addressed file and checks it against its name, reading once
+// more on a mismatch so that a transient bad read is not taken for damage.
+Result<Bytes> LoadVerified(storage::Backend& be, const Handle& h) {
+  for (int attempt = 0;; ++attempt) {
+    LB_ASSIGN_OR_RETURN(Bytes file, be.Load(h));
+    if (crypto::Sha256(file).Hex() == h.name) return file;
+    if (attempt == 1)
+      return Corrupt(std::string(storage::FileKindDir(h.kind)) + " file " + h.name.substr(0, 8) +
+                     " does not match its name (damaged)");
+  }
+}
+
 uint64_t ChunkerSeed(const MasterKeys& keys) {
   Id h = crypto::HmacSha256(keys.id_key, AsBytes("lifeboat chunker seed"));
   uint64_t seed;
@@ -86,7 +98,8 @@ Result<std::unique_ptr<Repository>> Repository::Init(std::unique_ptr<storage::Ba
 }
 
 Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<storage::Backend> backend,
-                                                     const std::string& password) {
+                                                     const std::string& password,
+                                                     const OpenOptions& options) {
   LB_RETURN_IF_ERROR(crypto::Init());
   auto config_bytes = backend->Load({FileKind::kConfig, "config"});
   if (!config_bytes.ok()) {
@@ -94,7 +107,12 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<storage::Ba
       return NotFound("repository " + backend->Location() + " does not exist");
     return config_bytes.status().WithContext("read config");
   }
-  LB_ASSIGN_OR_RETURN_CTX(Config config, DecodeConfig(ToString(*config_bytes)), "read config");
+  auto decoded = DecodeConfig(ToString(*config_bytes));
+  if (!decoded.ok() && decoded.status().code() == Code::kCorrupt) {
+    config_bytes = backend->Load({FileKind::kConfig, "config"});  // a transient bad read?
+    if (config_bytes.ok()) decoded = DecodeConfig(ToString(*config_bytes));
+  }
+  LB_ASSIGN_OR_RETURN_CTX(Config config, std::move(decoded), "read config");
 
   std::vector<std::string> key_names;
   LB_RETURN_IF_ERROR_CTX(backend->List(FileKind::kKey,
@@ -106,7 +124,7 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<storage::Ba
   if (key_names.empty()) return Corrupt("repository has no key files");
   Status last = Status(Code::kWrongPassword, "wrong password: no key file opens with it");
   for (const auto& name : key_names) {
-    auto text = backend->Load({FileKind::kKey, name});
+    auto text = LoadVerified(*backend, {FileKind::kKey, name});
     if (!text.ok()) {
       last = text.status().WithContext("read key " + name);
       continue;
@@ -115,6 +133,7 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<storage::Ba
     if (keys.ok()) {
       std::unique_ptr<Repository> repo(
           new Repository(std::move(backend), std::move(config), std::move(keys).value(), name));
+      repo->tolerate_damaged_index_ = options.tolerate_damaged_index;
       LB_RETURN_IF_ERROR_CTX(repo->LoadIndex(), "load index");
       return repo;
     }
@@ -125,6 +144,17 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<storage::Ba
   return last;
 }
 
+Status Repository::LoadIndexFile(const std::string& name,
+                                 std::vector<std::pair<Id, IndexFile>>& files,
+                                 std::unordered_set<Id, IdHash>& superseded) {
+  LB_ASSIGN_OR_RETURN(Bytes file, LoadVerified(*backend_, {FileKind::kIndex, name}));
+  Id id = crypto::Sha256(file);
+  LB_ASSIGN_OR_RETURN_CTX(IndexFile idx, DecodeIndexFile(keys_, file), "index " + name.substr(0, 8));
+  superseded.insert(idx.supersedes.begin(), idx.supersedes.end());
+  files.emplace_back(id, std::move(idx));
+  return Status::Ok();
+}
+
 Status Repository::LoadIndex() {
   std::vector<std::string> names;
   LB_RETURN_IF_ERROR(backend_->List(FileKind::kIndex, [&](const std::string& n, uint64_t) {
@@ -133,14 +163,13 @@ Status Repository::LoadIndex() {
   }));
   std::vector<std::pair<Id, IndexFile>> files;
   std::unordered_set<Id, IdHash> superseded;
+  index_names_ = names;
   for (const auto& name : names) {
-    LB_ASSIGN_OR_RETURN_CTX(Bytes file, backend_->Load({FileKind::kIndex, name}), "index " + name);
-    Id id = crypto::Sha256(file);
-    if (id.Hex() != name)
-      return Corrupt("index file " + name.substr(0, 8) + " does not match its name (damaged)");
-    LB_ASSIGN_OR_RETURN_CTX(IndexFile idx, DecodeIndexFile(keys_, file), "index " + name.substr(0, 8));
-    superseded.insert(idx.supersedes.begin(), idx.supersedes.end());
-    files.emplace_back(id, std::move(idx));
+    Status st = LoadIndexFile(name, files, superseded);
+    if (st.ok()) continue;
+    if (!tolerate_damaged_index_)
+      return st.WithContext("run 'lifeboat repair index' to rebuild it from the packs");
+    damaged_index_.emplace_back(name, st);
   }
   // An index file named as superseded by another (written by prune or repair) is
   // ignored even if its removal did not complete.
@@ -165,6 +194,18 @@ Result<SaveResult> Repository::SaveBlob(BlobKind kind, const Id& id, ByteSpan pl
     std::lock_guard<std::mutex> l(pending_mu_);
     if (!pending_.insert(id).second) return SaveResult{};
   }
+  return StoreBlob(kind, id, plaintext);
+}
+
+Result<SaveResult> Repository::SaveBlobAgain(BlobKind kind, const Id& id, ByteSpan plaintext) {
+  {
+    std::lock_guard<std::mutex> l(pending_mu_);
+    if (!pending_.insert(id).second) return SaveResult{};
+  }
+  return StoreBlob(kind, id, plaintext);
+}
+
+Result<SaveResult> Repository::StoreBlob(BlobKind kind, const Id& id, ByteSpan plaintext) {
   Compression comp = Compression::kNone;
   Bytes compressed;
   ByteSpan stored = plaintext;
@@ -197,6 +238,7 @@ Status Repository::FinishPackLocked(std::unique_lock<std::mutex>& lock) {
   {
     std::lock_guard<std::mutex> l(index_mu_);
     unindexed_.push_back(info);
+    written_.push_back(info);
     write_index = unindexed_.size() >= kPacksPerIndexFile;
   }
   index_.AddPack(std::move(info));
@@ -222,6 +264,55 @@ Status Repository::Flush() {
   std::unique_lock<std::mutex> lock(pack_mu_);
   LB_RETURN_IF_ERROR(FinishPackLocked(lock));
   return WritePendingIndex();
+}
+
+Result<std::unordered_map<Id, uint64_t, IdHash>> Repository::ListPacks() {
+  std::unordered_map<Id, uint64_t, IdHash> out;
+  LB_RETURN_IF_ERROR_CTX(backend_->List(FileKind::kData,
+                                        [&](const std::string& n, uint64_t size) {
+                                          auto id = Id::FromHex(n);
+                                          if (id.ok()) out[*id] = size;
+                                          return Status::Ok();
+                                        }),
+                         "list packs");
+  return out;
+}
+
+std::vector<Id> Repository::DropMissingPacks(const std::unordered_map<Id, uint64_t, IdHash>& present) {
+  std::unordered_set<Id, IdHash> missing;
+  index_.ForEachPack([&](const PackInfo& p) {
+    auto it = present.find(p.id);
+    if (it == present.end() || it->second != p.size) missing.insert(p.id);
+  });
+  if (!missing.empty()) index_.RemovePacks(missing);
+  return std::vector<Id>(missing.begin(), missing.end());
+}
+
+std::vector<PackInfo> Repository::written_packs() {
+  std::lock_guard<std::mutex> l(index_mu_);
+  return written_;
+}
+
+Result<std::vector<std::string>> Repository::WriteIndex(const std::vector<PackInfo>& packs,
+                                                        const std::vector<std::string>& supersedes) {
+  IndexFile base;
+  for (const auto& name : supersedes) {
+    auto id = Id::FromHex(name);
+    if (id.ok()) base.supersedes.push_back(*id);
+  }
+  std::vector<std::string> names;
+  size_t i = 0;
+  do {
+    IndexFile idx;
+    idx.supersedes = base.supersedes;
+    for (size_t n = 0; i < packs.size() && n < 256; ++i, ++n) idx.packs.push_back(packs[i]);
+    Bytes file = EncodeIndexFile(keys_, idx);
+    std::string name = crypto::Sha256(file).Hex();
+    Status st = backend_->Save({FileKind::kIndex, name}, file);
+    if (!st.ok() && st.code() != Code::kAlreadyExists) return st.WithContext("save index");
+    names.push_back(name);
+  } while (i < packs.size());
+  return names;
 }
 
 Result<crypto::Key> Repository::PackKey(const PackInfo& pack) {
@@ -253,13 +344,29 @@ Result<Bytes> Repository::OpenBlob(const PackInfo& pack, const BlobEntry& e, Byt
 }
 
 Result<Bytes> Repository::LoadBlob(const Id& id) {
-  auto loc = index_.Find(id);
-  if (!loc) return NotFound("blob " + id.Short() + " is not in the index");
-  LB_ASSIGN_OR_RETURN_CTX(
-      Bytes sealed,
-      backend_->Load({FileKind::kData, loc->pack->id.Hex()}, loc->entry.offset, loc->entry.length),
-      "load pack " + loc->pack->id.Short());
-  return OpenBlob(*loc->pack, loc->entry, sealed);
+  std::vector<BlobLocation> locs = index_.FindAll(id);
+  if (locs.empty()) return NotFound("blob " + id.Short() + " is not in the index");
+  Status first;
+  // Try every stored copy: one may sit in a lost or damaged pack.
+  for (const BlobLocation& loc : locs) {
+    auto sealed = backend_->Load({FileKind::kData, loc.pack->id.Hex()}, loc.entry.offset,
+                                 loc.entry.length);
+    Result<Bytes> plain = sealed.ok() ? OpenBlob(*loc.pack, loc.entry, *sealed)
+                                      : Result<Bytes>(sealed.status().WithContext(
+                                            "load pack " + loc.pack->id.Short()));
+    if (!plain.ok() && plain.status().code() == Code::kCorrupt) {
+      // Read once more before calling it damage: the bad bytes may have been a
+      // transient fault of the medium or the network.
+      sealed = backend_->Load({FileKind::kData, loc.pack->id.Hex()}, loc.entry.offset, loc.entry.length);
+      if (sealed.ok()) {
+        auto again = OpenBlob(*loc.pack, loc.entry, *sealed);
+        if (again.ok()) return again;
+      }
+    }
+    if (plain.ok()) return plain;
+    if (first.ok()) first = plain.status();
+  }
+  return first;
 }
 
 Result<Id> Repository::SaveSnapshotFile(ByteSpan payload) {
@@ -270,10 +377,8 @@ Result<Id> Repository::SaveSnapshotFile(ByteSpan payload) {
 }
 
 Result<Bytes> Repository::LoadSnapshotFile(const Id& id) {
-  LB_ASSIGN_OR_RETURN_CTX(Bytes file, backend_->Load({FileKind::kSnapshot, id.Hex()}),
+  LB_ASSIGN_OR_RETURN_CTX(Bytes file, LoadVerified(*backend_, {FileKind::kSnapshot, id.Hex()}),
                           "snapshot " + id.Short());
-  if (crypto::Sha256(file) != id)
-    return Corrupt("snapshot " + id.Short() + " does not match its name (damaged)");
   return OpenFile(keys_, file, AsBytes(kSnapshotAd));
 }
 

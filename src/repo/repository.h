@@ -43,6 +43,12 @@ struct SaveResult {
   uint64_t stored_bytes = 0;  // encrypted size added (0 when not added)
 };
 
+struct OpenOptions {
+  // Load what can be loaded when index files are damaged instead of failing; the
+  // damaged files are listed by damaged_index_files() (callers should warn).
+  bool tolerate_damaged_index = true;
+};
+
 struct KeyInfo {
   std::string id;  // key file name
   bool current = false;
@@ -61,7 +67,8 @@ class Repository {
   // opens), kCorrupt / kUnsupported for a damaged or too new repository.
   // Loads the index.
   static Result<std::unique_ptr<Repository>> Open(std::unique_ptr<storage::Backend> backend,
-                                                  const std::string& password);
+                                                  const std::string& password,
+                                                  const OpenOptions& options = {});
 
   const Config& config() const { return config_; }
   const MasterKeys& keys() const { return keys_; }
@@ -83,6 +90,28 @@ class Repository {
   // Writes the open pack and any index entries not yet written.
   Status Flush();
 
+  // --- maintenance (check, prune, repair) ---
+  // Index files that failed to load (name, error); only with tolerate_damaged_index.
+  const std::vector<std::pair<std::string, Status>>& damaged_index_files() const {
+    return damaged_index_;
+  }
+  // Names of all index files present when the repository was opened (incl. damaged).
+  const std::vector<std::string>& index_file_names() const { return index_names_; }
+  // Every pack file in the backend: id -> size.
+  Result<std::unordered_map<Id, uint64_t, IdHash>> ListPacks();
+  // Drops index entries of packs that are not in `present` (lost packs), so their
+  // blobs are stored again instead of deduplicated against. Returns the dropped ids.
+  std::vector<Id> DropMissingPacks(const std::unordered_map<Id, uint64_t, IdHash>& present);
+  // Stores a blob even if the index already has it (repacking).
+  Result<SaveResult> SaveBlobAgain(BlobKind kind, const Id& id, ByteSpan plaintext);
+  // Packs written by this process since it opened the repository.
+  std::vector<PackInfo> written_packs();
+  // Writes index files describing exactly `packs`, each naming every index file in
+  // `supersedes` as replaced, and returns their names. Callers remove the old files
+  // afterwards; a crash in between leaves the old ones ignored by readers.
+  Result<std::vector<std::string>> WriteIndex(const std::vector<PackInfo>& packs,
+                                              const std::vector<std::string>& supersedes);
+
   // Snapshots are stored as whole files named by the SHA-256 of their bytes.
   Result<Id> SaveSnapshotFile(ByteSpan payload);
   Result<Bytes> LoadSnapshotFile(const Id& id);
@@ -100,8 +129,11 @@ class Repository {
   Repository(std::unique_ptr<storage::Backend> backend, Config config, MasterKeys keys,
              std::string key_id);
   Status LoadIndex();
+  Status LoadIndexFile(const std::string& name, std::vector<std::pair<Id, IndexFile>>& files,
+                       std::unordered_set<Id, IdHash>& superseded);
   Status FinishPackLocked(std::unique_lock<std::mutex>& lock);
   Status WritePendingIndex();
+  Result<SaveResult> StoreBlob(BlobKind kind, const Id& id, ByteSpan plaintext);
   Result<crypto::Key> PackKey(const PackInfo& pack);
 
   std::unique_ptr<storage::Backend> backend_;
@@ -120,6 +152,11 @@ class Repository {
 
   std::mutex index_mu_;
   std::vector<PackInfo> unindexed_;
+  std::vector<PackInfo> written_;
+
+  bool tolerate_damaged_index_ = false;
+  std::vector<std::pair<std::string, Status>> damaged_index_;
+  std::vector<std::string> index_names_;
 
   std::mutex key_cache_mu_;
   std::unordered_map<Id, crypto::Key, IdHash> pack_keys_;
