@@ -1,5 +1,9 @@
 #include "snapshot/snapshot.h"
 
+#include <limits>
+#include <stdexcept>
+#include <utility>
+
 #include <nlohmann/json.hpp>
 
 namespace lb::snapshot {
@@ -23,6 +27,116 @@ Id IdFromBin(const json& j) {
   const auto& b = j.get_binary();
   if (b.size() != 32) throw std::runtime_error("id has wrong length");
   return Id::FromBytes(b);
+}
+
+// Reads an integer of type T; throws (caught as kCorrupt) for floats, booleans and
+// values out of range: nlohmann's get<T>() truncates floats (undefined behaviour
+// when out of range) and wraps integers.
+template <typename T>
+T Int(const json& j, const char* what) {
+  if (j.is_number_unsigned()) {
+    uint64_t v = j.get<uint64_t>();
+    if (!std::in_range<T>(v)) throw std::out_of_range(std::string(what) + " out of range");
+    return static_cast<T>(v);
+  }
+  if (j.is_number_integer()) {
+    int64_t v = j.get<int64_t>();
+    if (!std::in_range<T>(v)) throw std::out_of_range(std::string(what) + " out of range");
+    return static_cast<T>(v);
+  }
+  throw std::runtime_error(std::string(what) + " is not an integer");
+}
+
+// An optional integer field of map `j`.
+template <typename T>
+T OptInt(const json& j, const char* key, T def) {
+  auto it = j.find(key);
+  return it == j.end() ? def : Int<T>(*it, key);
+}
+
+const json& Array(const json& j, const char* what) {
+  if (!j.is_array()) throw std::runtime_error(std::string(what) + " is not an array");
+  return j;
+}
+
+const json& Map(const json& j, const char* what) {
+  if (!j.is_object()) throw std::runtime_error(std::string(what) + " is not a map");
+  return j;
+}
+
+// nlohmann's CBOR reader recurses once per nesting level, so a few thousand nested
+// arrays overflow the stack. Trees nest 5 levels deep, snapshots 2. Returns false
+// when `data` nests deeper than kMaxCborDepth; other damage is left to the decoder.
+constexpr size_t kMaxCborDepth = 32;
+
+bool CborDepthOk(ByteSpan data) {
+  constexpr uint64_t kIndefinite = std::numeric_limits<uint64_t>::max();
+  std::vector<uint64_t> open;  // items still due in each open container
+  // One item is complete: count it against the containers it completes.
+  auto item_done = [&open] {
+    while (!open.empty() && open.back() != kIndefinite) {
+      if (--open.back() > 0) return;
+      open.pop_back();
+    }
+  };
+  auto push = [&open](uint64_t items) {
+    open.push_back(items);
+    return open.size() <= kMaxCborDepth;
+  };
+  size_t pos = 0;
+  while (pos < data.size()) {
+    const uint8_t major = data[pos] >> 5, ai = data[pos] & 31;
+    ++pos;
+    uint64_t arg = ai;
+    if (ai >= 24 && ai <= 27) {
+      const size_t n = size_t{1} << (ai - 24);
+      if (data.size() - pos < n) return true;
+      arg = 0;
+      for (size_t i = 0; i < n; ++i) arg = arg << 8 | data[pos++];
+    } else if (ai > 27 && ai < 31) {
+      return true;  // reserved: malformed
+    }
+    const bool indefinite = ai == 31;
+    switch (major) {
+      case 0:
+      case 1:
+        item_done();
+        break;
+      case 2:
+      case 3:
+        if (indefinite) {
+          if (!push(kIndefinite)) return false;
+        } else {
+          if (arg > data.size() - pos) return true;
+          pos += arg;
+          item_done();
+        }
+        break;
+      case 4:
+      case 5:
+        if (indefinite) {
+          if (!push(kIndefinite)) return false;
+        } else if (arg > data.size()) {
+          return true;  // more items than bytes: malformed
+        } else if (arg == 0) {
+          item_done();
+        } else if (!push(major == 5 ? 2 * arg : arg)) {
+          return false;
+        }
+        break;
+      case 6:
+        if (!push(1)) return false;  // a tag wraps one item
+        break;
+      default:  // 7: simple values, floats, break
+        if (indefinite) {
+          if (open.empty() || open.back() != kIndefinite) return true;
+          open.pop_back();
+        }
+        item_done();
+        break;
+    }
+  }
+  return true;
 }
 
 json NodeToJson(const Node& n) {
@@ -53,30 +167,36 @@ json NodeToJson(const Node& n) {
 }
 
 Node NodeFromJson(const json& j) {
+  Map(j, "node");
   Node n;
   fs::Metadata& m = n.meta;
   n.name = StrFromBin(j.at("n"));
   if (n.name.empty() || n.name.find('/') != std::string::npos || n.name == "." || n.name == "..")
     throw std::runtime_error("invalid node name");
-  int t = j.at("t").get<int>();
+  int t = Int<int>(j.at("t"), "node type");
   if (t < 0 || t > 6) throw std::runtime_error("unknown node type");
   m.type = static_cast<fs::FileType>(t);
-  m.mode = j.at("m").get<uint32_t>() & 07777;
-  m.uid = j.at("u").get<uint32_t>();
-  m.gid = j.at("g").get<uint32_t>();
-  m.mtime_ns = j.at("mt").get<int64_t>();
+  m.mode = Int<uint32_t>(j.at("m"), "mode") & 07777;
+  m.uid = Int<uint32_t>(j.at("u"), "uid");
+  m.gid = Int<uint32_t>(j.at("g"), "gid");
+  m.mtime_ns = Int<int64_t>(j.at("mt"), "mtime");
   m.atime_ns = m.mtime_ns;  // access times are not stored: reading would change every tree
-  m.ctime_ns = j.value("ct", int64_t{0});
-  m.inode = j.value("i", uint64_t{0});
-  m.device = j.value("d", uint64_t{0});
-  m.nlink = j.value("l", uint64_t{0});
+  m.ctime_ns = OptInt<int64_t>(j, "ct", 0);
+  m.inode = OptInt<uint64_t>(j, "i", 0);
+  m.device = OptInt<uint64_t>(j, "d", 0);
+  m.nlink = OptInt<uint64_t>(j, "l", 0);
   m.user = j.value("un", "");
   m.group = j.value("gn", "");
-  m.size = j.value("s", uint64_t{0});
-  m.rdev = j.value("r", uint64_t{0});
-  if (j.contains("lt")) m.symlink_target = StrFromBin(j.at("lt"));
+  m.size = OptInt<uint64_t>(j, "s", 0);
+  m.rdev = OptInt<uint64_t>(j, "r", 0);
+  // Like "st", a link target belongs to one type only (the encoder writes it for symlinks).
+  if (m.type == fs::FileType::kSymlink && j.contains("lt"))
+    m.symlink_target = StrFromBin(j.at("lt"));
   if (j.contains("x"))
-    for (const json& x : j.at("x")) m.xattrs.push_back({StrFromBin(x.at(0)), StrFromBin(x.at(1))});
+    for (const json& x : Array(j.at("x"), "xattrs")) {
+      if (!x.is_array() || x.size() != 2) throw std::runtime_error("xattr is not a pair");
+      m.xattrs.push_back({StrFromBin(x.at(0)), StrFromBin(x.at(1))});
+    }
   if (j.contains("c")) {
     const auto& ids = j.at("c").get_binary();
     if (ids.size() % 32 != 0) throw std::runtime_error("content list has partial id");
@@ -99,20 +219,21 @@ json SummaryToJson(const Summary& s) {
 }
 
 Summary SummaryFromJson(const json& j) {
+  Map(j, "summary");
   Summary s;
-  s.files_new = j.value("files_new", uint64_t{0});
-  s.files_changed = j.value("files_changed", uint64_t{0});
-  s.files_unmodified = j.value("files_unmodified", uint64_t{0});
-  s.dirs_new = j.value("dirs_new", uint64_t{0});
-  s.dirs_changed = j.value("dirs_changed", uint64_t{0});
-  s.dirs_unmodified = j.value("dirs_unmodified", uint64_t{0});
-  s.data_blobs = j.value("data_blobs", uint64_t{0});
-  s.tree_blobs = j.value("tree_blobs", uint64_t{0});
-  s.bytes_read = j.value("bytes_read", uint64_t{0});
-  s.bytes_added = j.value("bytes_added", uint64_t{0});
-  s.bytes_stored = j.value("bytes_stored", uint64_t{0});
-  s.total_files = j.value("total_files", uint64_t{0});
-  s.total_bytes = j.value("total_bytes", uint64_t{0});
+  s.files_new = OptInt<uint64_t>(j, "files_new", 0);
+  s.files_changed = OptInt<uint64_t>(j, "files_changed", 0);
+  s.files_unmodified = OptInt<uint64_t>(j, "files_unmodified", 0);
+  s.dirs_new = OptInt<uint64_t>(j, "dirs_new", 0);
+  s.dirs_changed = OptInt<uint64_t>(j, "dirs_changed", 0);
+  s.dirs_unmodified = OptInt<uint64_t>(j, "dirs_unmodified", 0);
+  s.data_blobs = OptInt<uint64_t>(j, "data_blobs", 0);
+  s.tree_blobs = OptInt<uint64_t>(j, "tree_blobs", 0);
+  s.bytes_read = OptInt<uint64_t>(j, "bytes_read", 0);
+  s.bytes_added = OptInt<uint64_t>(j, "bytes_added", 0);
+  s.bytes_stored = OptInt<uint64_t>(j, "bytes_stored", 0);
+  s.total_files = OptInt<uint64_t>(j, "total_files", 0);
+  s.total_bytes = OptInt<uint64_t>(j, "total_bytes", 0);
   s.duration_s = j.value("duration_s", 0.0);
   return s;
 }
@@ -125,7 +246,7 @@ json StringsToBin(const std::vector<std::string>& v) {
 
 std::vector<std::string> StringsFromBin(const json& j) {
   std::vector<std::string> out;
-  for (const json& x : j) out.push_back(StrFromBin(x));
+  for (const json& x : Array(j, "string list")) out.push_back(StrFromBin(x));
   return out;
 }
 
@@ -139,10 +260,12 @@ Bytes EncodeTree(const Tree& tree) {
 
 Result<Tree> DecodeTree(ByteSpan data) {
   try {
+    if (!CborDepthOk(data)) return Corrupt("malformed tree: nested too deeply");
     json j = json::from_cbor(data.begin(), data.end());
-    if (j.at("v").get<int>() != kTreeVersion) return Unsupported("unknown tree version");
+    if (Int<int>(Map(j, "tree").at("v"), "tree version") != kTreeVersion)
+      return Unsupported("unknown tree version");
     Tree t;
-    for (const json& n : j.at("nodes")) t.nodes.push_back(NodeFromJson(n));
+    for (const json& n : Array(j.at("nodes"), "nodes")) t.nodes.push_back(NodeFromJson(n));
     for (size_t i = 1; i < t.nodes.size(); ++i)
       if (!(t.nodes[i - 1].name < t.nodes[i].name)) return Corrupt("tree nodes not sorted/unique");
     return t;
@@ -165,23 +288,27 @@ Bytes EncodeSnapshot(const Snapshot& s) {
             {"partial", StringsToBin(s.partial_files)},
             {"program_version", s.program_version}};
   if (!s.parent.IsZero()) j["parent"] = Bin(s.parent);
+  if (!s.original.IsZero()) j["original"] = Bin(s.original);
   return json::to_cbor(j);
 }
 
 Result<Snapshot> DecodeSnapshot(ByteSpan data) {
   try {
+    if (!CborDepthOk(data)) return Corrupt("malformed snapshot: nested too deeply");
     json j = json::from_cbor(data.begin(), data.end());
-    if (j.at("v").get<int>() != kSnapshotVersion) return Unsupported("unknown snapshot version");
+    if (Int<int>(Map(j, "snapshot").at("v"), "snapshot version") != kSnapshotVersion)
+      return Unsupported("unknown snapshot version");
     Snapshot s;
-    s.time = j.at("time").get<int64_t>();
+    s.time = Int<int64_t>(j.at("time"), "time");
     s.host = j.at("host").get<std::string>();
     s.user = j.at("user").get<std::string>();
-    s.uid = j.value("uid", 0u);
-    s.gid = j.value("gid", 0u);
+    s.uid = OptInt<uint32_t>(j, "uid", 0);
+    s.gid = OptInt<uint32_t>(j, "gid", 0);
     s.paths = StringsFromBin(j.at("paths"));
     s.tags = j.at("tags").get<std::vector<std::string>>();
     s.tree = IdFromBin(j.at("tree"));
     if (j.contains("parent")) s.parent = IdFromBin(j.at("parent"));
+    if (j.contains("original")) s.original = IdFromBin(j.at("original"));
     s.summary = SummaryFromJson(j.at("summary"));
     s.partial_files = StringsFromBin(j.at("partial"));
     s.program_version = j.value("program_version", "");

@@ -53,6 +53,7 @@ struct Snapshot {
   Summary summary;
   std::vector<std::string> partial_files;  // paths that could not be read completely
   std::string program_version;
+  Id original;  // set on a copy written by `repair snapshots`: the snapshot it replaces
 };
 
 Bytes EncodeSnapshot(const Snapshot& s);

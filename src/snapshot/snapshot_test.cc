@@ -19,7 +19,7 @@ Tree SampleTree() {
   dir.meta.mode = 01777;
   dir.subtree = MakeId(7);
   Node file;
-  file.name = std::string("f\xff\n\0x", 5);
+  file.name = std::string("f\xff\nx");
   file.meta.type = fs::FileType::kRegular;
   file.meta.mode = 04755;
   file.meta.uid = 1234;

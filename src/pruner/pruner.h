@@ -1,0 +1,56 @@
+// Maintenance that removes or rewrites stored data: prune, repair index and
+// repair snapshots. Callers hold an exclusive lock.
+//
+// Order of writes keeps every crash safe: new packs, then new index files (which
+// name the old ones as superseded), then removal of old index files, then removal
+// of packs. A crash at any point leaves a repository that check passes; the next
+// prune finishes the work.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "repo/repository.h"
+#include "snapshot/snapshot.h"
+
+namespace lb::pruner {
+
+struct PruneOptions {
+  double max_unused = 5.0;  // percent of used bytes that may stay unused
+  bool dry_run = false;
+  // Checked before anything is removed; a false return aborts (lost lock).
+  std::function<bool()> may_delete;
+  std::function<void(const std::string&)> on_progress;
+};
+
+struct PruneStats {
+  uint64_t packs_total = 0, packs_deleted = 0, packs_repacked = 0, packs_unindexed = 0;
+  uint64_t blobs_used = 0, blobs_unused = 0, blobs_repacked = 0;
+  uint64_t bytes_used = 0, bytes_unused = 0, bytes_freed = 0;
+  uint64_t index_files_written = 0, index_files_removed = 0;
+};
+
+// Refuses (kCorrupt) when a snapshot's trees cannot all be loaded: deleting data
+// while the picture of what is used is incomplete could lose data.
+Result<PruneStats> Prune(repo::Repository& repo, const PruneOptions& options);
+
+struct RepairIndexStats {
+  uint64_t packs = 0, blobs = 0, packs_read = 0;
+  std::vector<std::string> damaged_packs;  // could not be indexed
+};
+// Rebuilds the index from the pack files; packs already indexed with the right
+// size are taken from the old index without being read.
+Result<RepairIndexStats> RepairIndex(repo::Repository& repo,
+                                     const std::function<void(const std::string&)>& on_progress);
+
+struct RepairedSnapshot {
+  Id original;
+  Id repaired;  // zero in dry-run
+  std::vector<std::string> dropped;  // "path: reason"
+};
+// For every snapshot that references data missing from the index, writes a copy
+// without the damaged files (tag "repaired"); with `forget`, removes the original.
+Result<std::vector<RepairedSnapshot>> RepairSnapshots(repo::Repository& repo, bool forget, bool dry_run);
+
+}  // namespace lb::pruner
