@@ -257,6 +257,16 @@ void RegisterBackup(CLI::App& app, Globals& g, int& exit_code) {
 
     Session s = OpenLocked(g, false, "backup");
     s.repo->set_write_options({level});
+    // A pack that was lost must not be deduplicated against: forget its index
+    // entries so this backup stores that content again.
+    if (!f->dry_run) {
+      auto packs = s.repo->ListPacks();
+      if (!packs.ok()) Fail(packs.status());
+      auto lost = s.repo->DropMissingPacks(*packs);
+      if (!lost.empty() && !g.quiet)
+        std::fprintf(stderr, "warning: %zu indexed packs are missing; their content will be stored again "
+                             "(run 'lifeboat check')\n", lost.size());
+    }
     if (!f->use_stdin && !from_cmd) o.parent = ChooseParent(*s.repo, *f, o.host, o.paths);
     pid_t child = -1;
     if (f->use_stdin) o.stdin_fd = STDIN_FILENO;

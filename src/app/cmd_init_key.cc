@@ -43,7 +43,7 @@ void RegisterInit(CLI::App& app, Globals& g) {
     o.kdf = kdf->Params();
     o.pack_size = *pack_mib << 20;
     o.who = Who();
-    auto r = repo::Repository::Init(storage::NewLocalBackend(path), pw, o);
+    auto r = repo::Repository::Init(MakeBackend(path), pw, o);
     if (!r.ok()) Fail(r.status());
     if (g.json)
       std::cout << DumpJson({{"message_type", "initialized"}, {"id", (*r)->config().id},

@@ -15,5 +15,15 @@ void RegisterRestore(CLI::App& app, Globals& g);
 void RegisterSnapshots(CLI::App& app, Globals& g);
 void RegisterLs(CLI::App& app, Globals& g);
 void RegisterDiff(CLI::App& app, Globals& g);
+void RegisterCheck(CLI::App& app, Globals& g);
+void RegisterPrune(CLI::App& app, Globals& g);
+void RegisterForget(CLI::App& app, Globals& g);
+void RegisterRepair(CLI::App& app, Globals& g);
+void RegisterUnlock(CLI::App& app, Globals& g);
+
+// Runs prune with an existing exclusive session (forget --prune) or its own.
+// "5%" or "5" -> 5.0; anything else is a usage error.
+double ParsePercent(const std::string& s);
+void RunPrune(Globals& g, double max_unused, bool dry_run, Session* existing);
 
 }  // namespace lb::app

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "storage/backend.h"
+#include "storage/wrappers.h"
 
 namespace lb::app {
 
@@ -56,26 +57,34 @@ std::string ReadPassword(const Globals& g, const std::string& prompt) {
                 "no password: set LIFEBOAT_PASSWORD, LIFEBOAT_PASSWORD_FILE or --password-file"};
 }
 
+std::unique_ptr<storage::Backend> MakeBackend(const std::string& location) {
+  return storage::NewRetryingBackend(storage::NewLocalBackend(location));
+}
+
 std::string RepoPath(const Globals& g) {
   if (g.repo.empty()) FailUsage("no repository given: use --repo or set LIFEBOAT_REPO");
   return g.repo;
 }
 
-std::unique_ptr<repo::Repository> OpenRepo(const Globals& g) {
+std::unique_ptr<repo::Repository> OpenRepo(const Globals& g, const repo::OpenOptions& o) {
   const std::string path = RepoPath(g);
   const std::string pw = ReadPassword(g);
-  auto r = repo::Repository::Open(storage::NewLocalBackend(path), pw);
+  auto r = repo::Repository::Open(MakeBackend(path), pw, o);
   if (!r.ok()) {
     if (r.status().code() == Code::kNotFound)
       throw Failure{kExitNoRepo, "repository " + path + " does not exist (run 'lifeboat init')"};
     Fail(r.status());
   }
+  for (const auto& [name, st] : (*r)->damaged_index_files())
+    std::fprintf(stderr, "warning: index file %s is damaged (%s); run 'lifeboat repair index'\n",
+                 name.substr(0, 8).c_str(), st.message().c_str());
   return std::move(r).value();
 }
 
-Session OpenLocked(const Globals& g, bool exclusive, const std::string& command) {
+Session OpenLocked(const Globals& g, bool exclusive, const std::string& command,
+                   const repo::OpenOptions& o) {
   Session s;
-  s.repo = OpenRepo(g);
+  s.repo = OpenRepo(g, o);
   auto lock = repo::Lock::Acquire(*s.repo, exclusive, command, TheClock());
   if (!lock.ok()) Fail(lock.status());
   s.lock = std::move(lock).value();

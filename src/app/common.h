@@ -11,6 +11,7 @@
 #include "base/clock.h"
 #include "repo/lock.h"
 #include "repo/repository.h"
+#include "storage/backend.h"
 #include "snapshot/snapshot.h"
 
 namespace lb::app {
@@ -52,13 +53,16 @@ std::string ReadPassword(const Globals& g, const std::string& prompt = "enter pa
 std::string ReadPasswordFile(const std::string& path);
 
 std::string RepoPath(const Globals& g);
-std::unique_ptr<repo::Repository> OpenRepo(const Globals& g);
+// The storage stack for a repository location: the backend wrapped in retries.
+std::unique_ptr<storage::Backend> MakeBackend(const std::string& location);
+std::unique_ptr<repo::Repository> OpenRepo(const Globals& g, const repo::OpenOptions& o = {});
 // Opens and takes a lock (shared unless exclusive).
 struct Session {
   std::unique_ptr<repo::Repository> repo;
   std::unique_ptr<repo::Lock> lock;
 };
-Session OpenLocked(const Globals& g, bool exclusive, const std::string& command);
+Session OpenLocked(const Globals& g, bool exclusive, const std::string& command,
+                   const repo::OpenOptions& o = {});
 
 const Clock& TheClock();
 std::string Hostname();

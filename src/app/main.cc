@@ -52,6 +52,11 @@ int main(int argc, char** argv) {
   RegisterSnapshots(app, g);
   RegisterLs(app, g);
   RegisterDiff(app, g);
+  RegisterCheck(app, g);
+  RegisterForget(app, g);
+  RegisterPrune(app, g);
+  RegisterRepair(app, g);
+  RegisterUnlock(app, g);
   app.add_subcommand("version", "print the version")->callback([] {
     std::cout << lb::app::ProgramVersion() << "\n";
   });
