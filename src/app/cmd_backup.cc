@@ -266,6 +266,9 @@ void RegisterBackup(CLI::App& app, Globals& g, int& exit_code) {
       if (!lost.empty() && !g.quiet)
         std::fprintf(stderr, "warning: %zu indexed packs are missing; their content will be stored again "
                              "(run 'lifeboat check')\n", lost.size());
+      // Packs a killed backup wrote before it could index them are reused.
+      auto adopted = s.repo->AdoptUnindexedPacks(*packs);
+      if (!adopted.ok()) Fail(adopted.status());
     }
     if (!f->use_stdin && !from_cmd) o.parent = ChooseParent(*s.repo, *f, o.host, o.paths);
     pid_t child = -1;

@@ -288,6 +288,26 @@ std::vector<Id> Repository::DropMissingPacks(const std::unordered_map<Id, uint64
   return std::vector<Id>(missing.begin(), missing.end());
 }
 
+Result<size_t> Repository::AdoptUnindexedPacks(const std::unordered_map<Id, uint64_t, IdHash>& present) {
+  std::vector<PackInfo> adopted;
+  for (const auto& [id, size] : present) {
+    if (index_.HasPack(id)) continue;
+    auto bytes = backend_->Load({FileKind::kData, id.Hex()});
+    if (!bytes.ok() || crypto::Sha256(*bytes) != id) continue;  // damaged: prune's business
+    auto info = ReadPackHeader(keys_, id, *bytes);
+    if (!info.ok()) continue;
+    adopted.push_back(*info);
+    index_.AddPack(std::move(info).value());
+  }
+  if (adopted.empty()) return size_t{0};
+  IndexFile idx;
+  idx.packs = adopted;
+  Bytes file = EncodeIndexFile(keys_, idx);
+  Status st = backend_->Save({FileKind::kIndex, crypto::Sha256(file).Hex()}, file);
+  if (!st.ok() && st.code() != Code::kAlreadyExists) return st.WithContext("save index");
+  return adopted.size();
+}
+
 std::vector<PackInfo> Repository::written_packs() {
   std::lock_guard<std::mutex> l(index_mu_);
   return written_;

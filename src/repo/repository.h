@@ -102,6 +102,11 @@ class Repository {
   // Drops index entries of packs that are not in `present` (lost packs), so their
   // blobs are stored again instead of deduplicated against. Returns the dropped ids.
   std::vector<Id> DropMissingPacks(const std::unordered_map<Id, uint64_t, IdHash>& present);
+  // Adds packs that are stored but in no index (left by a killed backup, or not
+  // yet indexed by a running one) to the index, and writes an index file for
+  // them, so their content is reused instead of stored again. Packs whose header
+  // cannot be read are skipped. Returns how many packs were added.
+  Result<size_t> AdoptUnindexedPacks(const std::unordered_map<Id, uint64_t, IdHash>& present);
   // Stores a blob even if the index already has it (repacking).
   Result<SaveResult> SaveBlobAgain(BlobKind kind, const Id& id, ByteSpan plaintext);
   // Packs written by this process since it opened the repository.
