@@ -217,17 +217,30 @@ Result<SaveResult> Repository::StoreBlob(BlobKind kind, const Id& id, ByteSpan p
       stored = compressed;
     }
   }
-  std::unique_lock<std::mutex> lock(pack_mu_);
-  if (!pack_) pack_ = std::make_unique<PackBuilder>(keys_.Current());
-  pack_->Add(id, kind, comp, static_cast<uint32_t>(plaintext.size()), stored);
+  // Each thread fills a pack of its own (taken from the free list), so
+  // encryption runs in parallel; a full pack is written by the thread that
+  // filled it while the others go on with theirs.
+  std::unique_ptr<PackBuilder> pack;
+  {
+    std::lock_guard<std::mutex> l(pack_mu_);
+    if (!free_packs_.empty()) {
+      pack = std::move(free_packs_.back());
+      free_packs_.pop_back();
+    }
+  }
+  if (!pack) pack = std::make_unique<PackBuilder>(keys_.Current());
+  pack->Add(id, kind, comp, static_cast<uint32_t>(plaintext.size()), stored);
   SaveResult r{true, stored.size() + crypto::kAeadOverhead};
-  if (pack_->size() >= config_.pack_size) LB_RETURN_IF_ERROR(FinishPackLocked(lock));
+  if (pack->size() >= config_.pack_size) {
+    LB_RETURN_IF_ERROR(WritePack(std::move(pack)));
+  } else {
+    std::lock_guard<std::mutex> l(pack_mu_);
+    free_packs_.push_back(std::move(pack));
+  }
   return r;
 }
 
-Status Repository::FinishPackLocked(std::unique_lock<std::mutex>& lock) {
-  std::unique_ptr<PackBuilder> pack = std::move(pack_);
-  lock.unlock();  // let other threads start the next pack while this one uploads
+Status Repository::WritePack(std::unique_ptr<PackBuilder> pack) {
   if (!pack || pack->count() == 0) return Status::Ok();
   PackInfo info;
   Bytes bytes = pack->Finish(info);
@@ -261,8 +274,12 @@ Status Repository::WritePendingIndex() {
 }
 
 Status Repository::Flush() {
-  std::unique_lock<std::mutex> lock(pack_mu_);
-  LB_RETURN_IF_ERROR(FinishPackLocked(lock));
+  std::vector<std::unique_ptr<PackBuilder>> packs;
+  {
+    std::lock_guard<std::mutex> l(pack_mu_);
+    packs.swap(free_packs_);
+  }
+  for (auto& p : packs) LB_RETURN_IF_ERROR(WritePack(std::move(p)));
   return WritePendingIndex();
 }
 

@@ -5,7 +5,8 @@
 // names it. A crash leaves at worst unreferenced packs (garbage for prune).
 //
 // Thread safety: SaveBlob, LoadBlob, Has* and the snapshot calls may be called
-// concurrently. Flush must not race with SaveBlob.
+// concurrently (each saving thread fills a pack of its own). Flush must not race
+// with SaveBlob.
 #pragma once
 
 #include <memory>
@@ -136,7 +137,7 @@ class Repository {
   Status LoadIndex();
   Status LoadIndexFile(const std::string& name, std::vector<std::pair<Id, IndexFile>>& files,
                        std::unordered_set<Id, IdHash>& superseded);
-  Status FinishPackLocked(std::unique_lock<std::mutex>& lock);
+  Status WritePack(std::unique_ptr<PackBuilder> pack);
   Status WritePendingIndex();
   Result<SaveResult> StoreBlob(BlobKind kind, const Id& id, ByteSpan plaintext);
   Result<crypto::Key> PackKey(const PackInfo& pack);
@@ -153,7 +154,7 @@ class Repository {
   std::unordered_set<Id, IdHash> pending_;  // saved this session, maybe not yet indexed
 
   std::mutex pack_mu_;
-  std::unique_ptr<PackBuilder> pack_;
+  std::vector<std::unique_ptr<PackBuilder>> free_packs_;  // open packs no thread is filling
 
   std::mutex index_mu_;
   std::vector<PackInfo> unindexed_;

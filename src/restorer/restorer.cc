@@ -178,7 +178,7 @@ class Restorer {
     ++stats_.others;
     Report(abs, m);
     if (opt_.dry_run) return Status::Ok();
-    if (opt_.overwrite == Overwrite::kNever && ctx.dir->Stat(node.name).ok()) {
+    if (opt_.overwrite == Overwrite::kNever && ctx.dir->StatBasic(node.name).ok()) {
       ++stats_.skipped;
       return Status::Ok();
     }
@@ -199,7 +199,9 @@ class Restorer {
     stats_.bytes += node.meta.size;
     Report(abs, node.meta);
     if (opt_.dry_run) return Status::Ok();
-    const bool existing = ctx.dir->Stat(node.name).ok();
+    // Existence matters only when existing files may be kept (a cheap lstat).
+    const bool existing =
+        opt_.overwrite != Overwrite::kAlways && ctx.dir->StatBasic(node.name).ok();
     if (existing && opt_.overwrite == Overwrite::kNever) {
       ++stats_.skipped;
       return Status::Ok();
