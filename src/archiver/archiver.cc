@@ -81,7 +81,7 @@ class Walker {
       : repo_(repo),
         opt_(opt),
         pool_(opt.threads ? opt.threads : ThreadPool::DefaultThreads()),
-        budget_(std::max<size_t>(64u << 20, 4u * repo.config().chunker.max_size)) {}
+        budget_(std::max<size_t>(32u << 20, 3u * repo.config().chunker.max_size)) {}
   // Tasks still queued after an early error use members declared after pool_.
   ~Walker() { pool_.Wait(); }
 
@@ -149,6 +149,7 @@ class Walker {
   Progress progress_;
   std::mutex hardlink_mu_;
   std::map<std::pair<uint64_t, uint64_t>, std::shared_ptr<FileJob>> hardlinks_;
+  std::unique_ptr<uint8_t[]> read_buf_;  // the walking thread's read window
 
  public:
   std::unique_ptr<Scanner> scanner_;  // only when progress is reported
@@ -191,13 +192,15 @@ Status Walker::ChunkStream(
   (void)job;
   const auto& chunker = repo_.chunker();
   const size_t max = chunker.params().max_size;
-  Bytes buf(max + (4u << 20));
+  const size_t cap = max + (4u << 20);
+  if (!read_buf_) read_buf_.reset(new uint8_t[cap]);  // once, uninitialised: no per-file zeroing
+  uint8_t* const buf = read_buf_.get();
   size_t len = 0;
   uint64_t offset = 0;
   bool eof = false;
   for (;;) {
     if (!eof && len < max) {
-      LB_ASSIGN_OR_RETURN(size_t n, read(offset, std::span<uint8_t>(buf.data() + len, buf.size() - len)));
+      LB_ASSIGN_OR_RETURN(size_t n, read(offset, std::span<uint8_t>(buf + len, cap - len)));
       if (n == 0) eof = true;
       len += n;
       offset += n;
@@ -206,10 +209,10 @@ Status Walker::ChunkStream(
       continue;
     }
     if (len == 0) break;
-    size_t cut = chunker.Next(ByteSpan(buf.data(), len), eof);
+    size_t cut = chunker.Next(ByteSpan(buf, len), eof);
     if (cut == 0) continue;  // unreachable: len >= max or eof
-    Submit(Bytes(buf.begin(), buf.begin() + static_cast<ptrdiff_t>(cut)), keep);
-    std::memmove(buf.data(), buf.data() + cut, len - cut);
+    Submit(Bytes(buf, buf + cut), keep);
+    std::memmove(buf, buf + cut, len - cut);
     len -= cut;
   }
   return Status::Ok();

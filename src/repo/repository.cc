@@ -14,13 +14,16 @@ namespace {
 constexpr const char* kSnapshotAd = "lifeboat snapshot v1";
 constexpr size_t kPacksPerIndexFile = 32;
 
-Result<Bytes> Compress(ByteSpan in, int level) {
+// Compresses into a per-thread buffer (reused: no allocation or zeroing per
+// blob); the span stays valid until the thread's next call.
+Result<ByteSpan> Compress(ByteSpan in, int level) {
   static thread_local ZSTD_CCtx* cctx = ZSTD_createCCtx();
-  Bytes out(ZSTD_compressBound(in.size()));
-  size_t n = ZSTD_compressCCtx(cctx, out.data(), out.size(), in.data(), in.size(), level);
+  static thread_local Bytes out;
+  const size_t bound = ZSTD_compressBound(in.size());
+  if (out.size() < bound) out.resize(bound);
+  size_t n = ZSTD_compressCCtx(cctx, out.data(), bound, in.data(), in.size(), level);
   if (ZSTD_isError(n)) return Internal(std::string("zstd: ") + ZSTD_getErrorName(n));
-  out.resize(n);
-  return out;
+  return ByteSpan(out.data(), n);
 }
 
 Result<Bytes> Decompress(ByteSpan in, size_t raw_length) {
@@ -207,10 +210,9 @@ Result<SaveResult> Repository::SaveBlobAgain(BlobKind kind, const Id& id, ByteSp
 
 Result<SaveResult> Repository::StoreBlob(BlobKind kind, const Id& id, ByteSpan plaintext) {
   Compression comp = Compression::kNone;
-  Bytes compressed;
   ByteSpan stored = plaintext;
   if (write_options_.compression_level > 0 && plaintext.size() >= 64) {
-    LB_ASSIGN_OR_RETURN(compressed, Compress(plaintext, write_options_.compression_level));
+    LB_ASSIGN_OR_RETURN(ByteSpan compressed, Compress(plaintext, write_options_.compression_level));
     // Keep compression only when it saves at least 1/32 of the size.
     if (compressed.size() + plaintext.size() / 32 < plaintext.size()) {
       comp = Compression::kZstd;
