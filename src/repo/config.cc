@@ -1,10 +1,40 @@
 #include "repo/config.h"
 
+#include <stdexcept>
+#include <utility>
+
 #include <nlohmann/json.hpp>
 
 namespace lb::repo {
 
 using nlohmann::json;
+
+namespace {
+
+// Reads an integer of type T; throws (caught below as kCorrupt) for floats, strings
+// and values out of range (nlohmann's get<T>() would truncate, or be undefined).
+template <typename T>
+T Int(const json& j, const char* what) {
+  if (j.is_number_unsigned()) {
+    uint64_t v = j.get<uint64_t>();
+    if (!std::in_range<T>(v)) throw std::out_of_range(std::string(what) + " out of range");
+    return static_cast<T>(v);
+  }
+  if (j.is_number_integer()) {
+    int64_t v = j.get<int64_t>();
+    if (!std::in_range<T>(v)) throw std::out_of_range(std::string(what) + " out of range");
+    return static_cast<T>(v);
+  }
+  throw std::invalid_argument(std::string(what) + " is not an integer");
+}
+
+bool IsLowerHex(const std::string& s) {
+  for (char ch : s)
+    if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'))) return false;
+  return true;
+}
+
+}  // namespace
 
 std::string EncodeConfig(const Config& c) {
   json j = {
@@ -28,23 +58,25 @@ std::string EncodeConfig(const Config& c) {
 Result<Config> DecodeConfig(const std::string& text) {
   try {
     json j = json::parse(text);
+    if (!j.is_object()) return Corrupt("malformed config: not a JSON object");
     Config c;
-    c.version = j.at("version").get<int>();
+    c.version = Int<int>(j.at("version"), "version");
     if (c.version > kFormatVersion || c.version < 1)
       return Unsupported("repository format version " + std::to_string(c.version) +
                          " is not supported by this lifeboat (knows up to " +
                          std::to_string(kFormatVersion) + ")");
     c.id = j.at("id").get<std::string>();
+    if (c.id.size() != 64 || !IsLowerHex(c.id)) return Corrupt("config id is not 64 hex digits");
     const json& ch = j.at("chunker");
     if (ch.at("algorithm").get<std::string>() != "fastcdc-gear-keyed")
       return Unsupported("unknown chunker algorithm");
-    c.chunker.min_size = ch.at("min_size").get<uint32_t>();
-    c.chunker.avg_size = ch.at("avg_size").get<uint32_t>();
-    c.chunker.max_size = ch.at("max_size").get<uint32_t>();
-    LB_RETURN_IF_ERROR(c.chunker.Validate());
-    c.pack_size = j.at("pack_size").get<uint32_t>();
+    c.chunker.min_size = Int<uint32_t>(ch.at("min_size"), "min_size");
+    c.chunker.avg_size = Int<uint32_t>(ch.at("avg_size"), "avg_size");
+    c.chunker.max_size = Int<uint32_t>(ch.at("max_size"), "max_size");
+    if (Status st = c.chunker.Validate(); !st.ok()) return Corrupt("config: " + st.message());
+    c.pack_size = Int<uint32_t>(j.at("pack_size"), "pack_size");
     if (c.pack_size < 4096 || c.pack_size > (1u << 30)) return Corrupt("pack size out of range");
-    c.created = j.value("created_ns", int64_t{0});
+    if (j.contains("created_ns")) c.created = Int<int64_t>(j.at("created_ns"), "created_ns");
     return c;
   } catch (const std::exception& e) {
     return Corrupt(std::string("malformed config: ") + e.what());

@@ -3,6 +3,8 @@
 #include <sodium.h>
 
 #include <cstring>
+#include <stdexcept>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -31,11 +33,35 @@ Result<Bytes> UnB64(const std::string& s) {
   return out;
 }
 
+// Reads an integer of type T; throws (caught by the callers as kCorrupt) for
+// anything else: floats, strings, values out of T's range. nlohmann's get<T>()
+// would silently truncate floats (undefined behaviour when out of range).
+template <typename T>
+T Int(const json& j, const char* what) {
+  if (j.is_number_unsigned()) {
+    uint64_t v = j.get<uint64_t>();
+    if (!std::in_range<T>(v)) throw std::out_of_range(std::string(what) + " out of range");
+    return static_cast<T>(v);
+  }
+  if (j.is_number_integer()) {
+    int64_t v = j.get<int64_t>();
+    if (!std::in_range<T>(v)) throw std::out_of_range(std::string(what) + " out of range");
+    return static_cast<T>(v);
+  }
+  throw std::invalid_argument(std::string(what) + " is not an integer");
+}
+
+const std::string& Str(const json& j, const char* what) {
+  if (!j.is_string()) throw std::invalid_argument(std::string(what) + " is not a string");
+  return j.get_ref<const std::string&>();
+}
+
 Result<crypto::Key> KeyFromB64(const json& j, const char* field) {
-  LB_ASSIGN_OR_RETURN(Bytes b, UnB64(j.at(field).get<std::string>()));
+  LB_ASSIGN_OR_RETURN(Bytes b, UnB64(Str(j.at(field), field)));
   if (b.size() != 32) return Corrupt(std::string("key field ") + field + " has wrong length");
   crypto::Key k;
   std::copy(b.begin(), b.end(), k.begin());
+  crypto::Wipe(b);
   return k;
 }
 
@@ -52,19 +78,34 @@ json MasterToJson(const MasterKeys& k) {
 }
 
 Result<MasterKeys> MasterFromJson(const json& j) {
+  if (!j.is_object()) return Corrupt("master keys are not a JSON object");
   MasterKeys k;
   LB_ASSIGN_OR_RETURN(k.id_key, KeyFromB64(j, "id_key"));
   LB_ASSIGN_OR_RETURN(k.meta_key, KeyFromB64(j, "meta_key"));
-  for (const json& d : j.at("data_keys")) {
+  const json& dks = j.at("data_keys");
+  if (!dks.is_array() || dks.empty()) return Corrupt("data_keys is not a non-empty array");
+  for (const json& d : dks) {
+    if (!d.is_object()) return Corrupt("data key is not a JSON object");
     DataKey dk;
-    dk.version = d.at("version").get<uint32_t>();
+    dk.version = Int<uint32_t>(d.at("version"), "data key version");
+    if (!k.data_keys.empty() && dk.version <= k.data_keys.back().version)
+      return Corrupt("data key versions not ascending");
     LB_ASSIGN_OR_RETURN(dk.pair.public_key, KeyFromB64(d, "public"));
     LB_ASSIGN_OR_RETURN(dk.pair.secret_key, KeyFromB64(d, "secret"));
     k.data_keys.push_back(dk);
   }
-  k.current = j.at("current").get<uint32_t>();
+  k.current = Int<uint32_t>(j.at("current"), "current");
   if (k.Find(k.current) == nullptr) return Corrupt("current data key version missing");
   return k;
+}
+
+// The plaintext fields; all optional, but typed when present.
+KeyFileInfo InfoFromJson(const json& j) {
+  KeyFileInfo info;
+  if (j.contains("created_ns")) info.created = Int<int64_t>(j.at("created_ns"), "created_ns");
+  if (j.contains("host")) info.host = Str(j.at("host"), "host");
+  if (j.contains("user")) info.user = Str(j.at("user"), "user");
+  return info;
 }
 
 }  // namespace
@@ -86,62 +127,98 @@ const DataKey* MasterKeys::Find(uint32_t version) const {
 
 const DataKey& MasterKeys::Current() const { return *Find(current); }
 
-Result<std::string> EncodeKeyFile(const MasterKeys& keys, const std::string& password,
-                                  const KdfParams& kdf, const KeyFileInfo& info) {
-  Bytes salt(16);
-  crypto::RandomBytes(salt);
-  LB_ASSIGN_OR_RETURN(crypto::Key kek, crypto::DeriveKey(password, salt, kdf.ops, kdf.mem_bytes));
-  std::string secret = MasterToJson(keys).dump();
-  Bytes sealed = crypto::Seal(kek, AsBytes(secret), AsBytes(kWrapAd));
-  crypto::Wipe({reinterpret_cast<uint8_t*>(secret.data()), secret.size()});
-  crypto::Wipe(kek);
+std::string EncodeKeyFileFields(const KeyFileFields& f) {
   json j = {
       {"version", 1},
-      {"created", FormatTimeRfc3339(info.created)},
-      {"created_ns", info.created},
-      {"host", info.host},
-      {"user", info.user},
-      {"kdf", {{"algorithm", "argon2id"}, {"ops", kdf.ops}, {"mem", kdf.mem_bytes}, {"salt", B64(salt)}}},
+      {"created", FormatTimeRfc3339(f.info.created)},
+      {"created_ns", f.info.created},
+      {"host", f.info.host},
+      {"user", f.info.user},
+      {"kdf",
+       {{"algorithm", "argon2id"},
+        {"ops", f.kdf.ops},
+        {"mem", f.kdf.mem_bytes},
+        {"salt", B64(f.salt)}}},
       {"cipher", "aes-256-gcm"},
-      {"data", B64(sealed)},
+      {"data", B64(f.data)},
   };
-  return j.dump(2) + "\n";
+  // Host and user names come from the system and need not be UTF-8.
+  return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
-Result<MasterKeys> OpenKeyFile(const std::string& text, const std::string& password) {
+Result<KeyFileFields> ParseKeyFile(const std::string& text) {
   try {
     json j = json::parse(text);
-    if (j.at("version").get<int>() != 1) return Unsupported("unknown key file version");
+    if (!j.is_object()) return Corrupt("malformed key file: not a JSON object");
+    const int64_t version = Int<int64_t>(j.at("version"), "version");
+    if (version != 1) return Unsupported("unknown key file version " + std::to_string(version));
+    KeyFileFields f;
+    f.info = InfoFromJson(j);
     const json& kdf = j.at("kdf");
-    if (kdf.at("algorithm").get<std::string>() != "argon2id") return Unsupported("unknown kdf");
-    LB_ASSIGN_OR_RETURN(Bytes salt, UnB64(kdf.at("salt").get<std::string>()));
-    uint64_t ops = kdf.at("ops").get<uint64_t>();
-    uint64_t mem = kdf.at("mem").get<uint64_t>();
-    if (salt.size() != crypto_pwhash_SALTBYTES) return Corrupt("kdf salt has wrong length");
-    if (ops < crypto_pwhash_OPSLIMIT_MIN || mem < crypto_pwhash_MEMLIMIT_MIN || ops > 100 ||
-        mem > (uint64_t{16} << 30))
+    if (!kdf.is_object()) return Corrupt("malformed key file: kdf is not an object");
+    if (Str(kdf.at("algorithm"), "kdf algorithm") != "argon2id") return Unsupported("unknown kdf");
+    if (j.contains("cipher") && Str(j.at("cipher"), "cipher") != "aes-256-gcm")
+      return Unsupported("unknown key file cipher");
+    LB_ASSIGN_OR_RETURN(f.salt, UnB64(Str(kdf.at("salt"), "salt")));
+    f.kdf.ops = Int<uint64_t>(kdf.at("ops"), "kdf ops");
+    f.kdf.mem_bytes = Int<uint64_t>(kdf.at("mem"), "kdf mem");
+    if (f.salt.size() != crypto_pwhash_SALTBYTES) return Corrupt("kdf salt has wrong length");
+    if (f.kdf.ops < crypto_pwhash_OPSLIMIT_MIN || f.kdf.mem_bytes < crypto_pwhash_MEMLIMIT_MIN ||
+        f.kdf.ops > 100 || f.kdf.mem_bytes > (uint64_t{16} << 30))
       return Corrupt("kdf parameters out of range");
-    LB_ASSIGN_OR_RETURN(crypto::Key kek, crypto::DeriveKey(password, salt, ops, mem));
-    LB_ASSIGN_OR_RETURN(Bytes sealed, UnB64(j.at("data").get<std::string>()));
-    auto opened = crypto::Open(kek, sealed, AsBytes(kWrapAd));
-    crypto::Wipe(kek);
-    if (!opened.ok()) return Status(Code::kWrongPassword, "wrong password or damaged key file");
-    json secret = json::parse(opened->begin(), opened->end());
-    crypto::Wipe(*opened);
-    return MasterFromJson(secret);
+    LB_ASSIGN_OR_RETURN(f.data, UnB64(Str(j.at("data"), "data")));
+    if (f.data.size() < crypto::kAeadOverhead) return Corrupt("key file data too short");
+    return f;
   } catch (const std::exception& e) {
     return Corrupt(std::string("malformed key file: ") + e.what());
   }
 }
 
+std::string EncodeMasterKeys(const MasterKeys& keys) { return MasterToJson(keys).dump(); }
+
+Result<MasterKeys> DecodeMasterKeys(ByteSpan text) {
+  try {
+    json j = json::parse(text.begin(), text.end());
+    return MasterFromJson(j);
+  } catch (const std::exception& e) {
+    return Corrupt(std::string("malformed master keys: ") + e.what());
+  }
+}
+
+Result<std::string> EncodeKeyFile(const MasterKeys& keys, const std::string& password,
+                                  const KdfParams& kdf, const KeyFileInfo& info) {
+  KeyFileFields f;
+  f.info = info;
+  f.kdf = kdf;
+  f.salt.resize(crypto_pwhash_SALTBYTES);
+  crypto::RandomBytes(f.salt);
+  LB_ASSIGN_OR_RETURN(crypto::Key kek, crypto::DeriveKey(password, f.salt, kdf.ops, kdf.mem_bytes));
+  std::string secret = EncodeMasterKeys(keys);
+  f.data = crypto::Seal(kek, AsBytes(secret), AsBytes(kWrapAd));
+  crypto::Wipe({reinterpret_cast<uint8_t*>(secret.data()), secret.size()});
+  crypto::Wipe(kek);
+  return EncodeKeyFileFields(f);
+}
+
+Result<MasterKeys> OpenKeyFile(const std::string& text, const std::string& password) {
+  LB_ASSIGN_OR_RETURN(KeyFileFields f, ParseKeyFile(text));
+  LB_ASSIGN_OR_RETURN(crypto::Key kek,
+                      crypto::DeriveKey(password, f.salt, f.kdf.ops, f.kdf.mem_bytes));
+  auto opened = crypto::Open(kek, f.data, AsBytes(kWrapAd));
+  crypto::Wipe(kek);
+  if (!opened.ok()) return Status(Code::kWrongPassword, "wrong password or damaged key file");
+  auto keys = DecodeMasterKeys(*opened);
+  crypto::Wipe(*opened);
+  return keys;
+}
+
+// Deliberately lenient: only the plaintext fields must be well-formed, so that
+// `key list` still shows a key file this version cannot open (damaged or newer).
 Result<KeyFileInfo> ReadKeyFileInfo(const std::string& text) {
   try {
     json j = json::parse(text);
-    KeyFileInfo info;
-    info.created = j.value("created_ns", int64_t{0});
-    info.host = j.value("host", "");
-    info.user = j.value("user", "");
-    return info;
+    if (!j.is_object()) return Corrupt("malformed key file: not a JSON object");
+    return InfoFromJson(j);
   } catch (const std::exception& e) {
     return Corrupt(std::string("malformed key file: ") + e.what());
   }

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "base/bytes.h"
 #include "base/clock.h"
 #include "base/id.h"
 #include "base/status.h"
@@ -47,6 +48,26 @@ struct KeyFileInfo {
   std::string host;
   std::string user;
 };
+
+// The outer JSON of a key file, decoded and validated but not decrypted.
+struct KeyFileFields {
+  KeyFileInfo info;  // created_ns, host, user
+  KdfParams kdf;     // Argon2id ops and memory (within the accepted range)
+  Bytes salt;        // 16 bytes
+  Bytes data;        // AES-256-GCM(kek, master-keys JSON, "lifeboat key v1")
+};
+// The key file text for `f` (version 1, kdf argon2id, cipher aes-256-gcm).
+std::string EncodeKeyFileFields(const KeyFileFields& f);
+// kUnsupported for an unknown version, kdf or cipher; kCorrupt for anything else
+// malformed (bad JSON, missing or mistyped fields, bad base64, salt not 16 bytes,
+// KDF parameters out of range, data shorter than the AEAD overhead).
+Result<KeyFileFields> ParseKeyFile(const std::string& text);
+
+// The secret master-keys JSON inside a key file. Callers wipe the result of
+// EncodeMasterKeys after use. DecodeMasterKeys: kCorrupt when malformed (keys not
+// 32 bytes, no data keys, versions not ascending, `current` missing).
+std::string EncodeMasterKeys(const MasterKeys& keys);
+Result<MasterKeys> DecodeMasterKeys(ByteSpan json);
 
 // Encodes a key file (JSON) wrapping `keys` under `password`.
 Result<std::string> EncodeKeyFile(const MasterKeys& keys, const std::string& password,

@@ -4,6 +4,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <limits>
+#include <stdexcept>
+#include <utility>
+
 #include <nlohmann/json.hpp>
 
 namespace lb::repo {
@@ -22,11 +26,60 @@ std::string Hostname() {
   return buf;
 }
 
+template <typename T>
+T Int(const json& j, const char* what) {
+  if (j.is_number_unsigned()) {
+    uint64_t v = j.get<uint64_t>();
+    if (!std::in_range<T>(v)) throw std::out_of_range(std::string(what) + " out of range");
+    return static_cast<T>(v);
+  }
+  if (j.is_number_integer()) {
+    int64_t v = j.get<int64_t>();
+    if (!std::in_range<T>(v)) throw std::out_of_range(std::string(what) + " out of range");
+    return static_cast<T>(v);
+  }
+  throw std::invalid_argument(std::string(what) + " is not an integer");
+}
+
+const std::string& Str(const json& j, const char* what) {
+  if (!j.is_string()) throw std::invalid_argument(std::string(what) + " is not a string");
+  return j.get_ref<const std::string&>();
+}
+
 std::string Describe(const LockInfo& l) {
   return std::string(l.exclusive ? "exclusively " : "") + "by pid " + std::to_string(l.pid) +
          " on " + l.host + " since " + FormatTimeLocal(l.time) + " (" + l.command + ")";
 }
 }  // namespace
+
+Bytes EncodeLock(const LockInfo& info) {
+  json j = {{"host", info.host},          {"pid", info.pid},         {"time_ns", info.time},
+            {"exclusive", info.exclusive}, {"command", info.command}, {"user", info.user}};
+  // Host, command and user need not be valid UTF-8; never throw on them.
+  const std::string text = j.dump(-1, ' ', false, json::error_handler_t::replace);
+  return Bytes(text.begin(), text.end());
+}
+
+Result<LockInfo> DecodeLock(ByteSpan text) {
+  try {
+    json j = json::parse(text.begin(), text.end());
+    if (!j.is_object()) return Corrupt("lock is not a JSON object");
+    LockInfo l;
+    l.host = Str(j.at("host"), "host");
+    l.pid = Int<int64_t>(j.at("pid"), "pid");
+    if (l.pid < 0 || l.pid > std::numeric_limits<pid_t>::max())
+      return Corrupt("lock pid out of range");
+    l.time = Int<int64_t>(j.at("time_ns"), "time_ns");
+    const json& ex = j.at("exclusive");
+    if (!ex.is_boolean()) return Corrupt("lock field exclusive is not a boolean");
+    l.exclusive = ex.get<bool>();
+    if (j.contains("command")) l.command = Str(j.at("command"), "command");
+    if (j.contains("user")) l.user = Str(j.at("user"), "user");
+    return l;
+  } catch (const std::exception& e) {
+    return Corrupt(std::string("malformed lock: ") + e.what());
+  }
+}
 
 bool IsStale(const LockInfo& lock, TimeNs now) {
   if (now - lock.time > kStaleAfter) return true;
@@ -48,19 +101,9 @@ Result<std::vector<std::pair<std::string, LockInfo>>> ListLocks(Repository& repo
     if (!bytes.ok()) continue;  // removed meanwhile
     auto plain = crypto::Open(repo.keys().meta_key, *bytes, AsBytes(kLockAd));
     if (!plain.ok()) continue;
-    try {
-      json j = json::parse(plain->begin(), plain->end());
-      LockInfo l;
-      l.host = j.at("host");
-      l.pid = j.at("pid");
-      l.time = j.at("time_ns");
-      l.exclusive = j.at("exclusive");
-      l.command = j.value("command", "");
-      l.user = j.value("user", "");
-      out.emplace_back(n, l);
-    } catch (const std::exception&) {
-      continue;
-    }
+    auto l = DecodeLock(*plain);
+    if (!l.ok()) continue;
+    out.emplace_back(n, std::move(l).value());
   }
   return out;
 }
@@ -69,10 +112,7 @@ Lock::Lock(Repository& repo, LockInfo info, const Clock& clock)
     : repo_(repo), info_(std::move(info)), clock_(clock) {}
 
 Status Lock::Write() {
-  json j = {{"host", info_.host},     {"pid", info_.pid},         {"time_ns", info_.time},
-            {"exclusive", info_.exclusive}, {"command", info_.command}, {"user", info_.user}};
-  std::string text = j.dump();
-  Bytes file = crypto::Seal(repo_.keys().meta_key, AsBytes(text), AsBytes(kLockAd));
+  Bytes file = crypto::Seal(repo_.keys().meta_key, EncodeLock(info_), AsBytes(kLockAd));
   Bytes rnd(16);
   crypto::RandomBytes(rnd);
   std::string name = HexEncode(rnd);

@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "base/bytes.h"
 #include "base/clock.h"
 #include "base/status.h"
 #include "repo/repository.h"
@@ -25,6 +26,13 @@ struct LockInfo {
   std::string command;
   std::string user;
 };
+
+// The JSON inside a lock file (before encryption with the meta key):
+// {"host", "pid", "time_ns", "exclusive", "command", "user"}.
+Bytes EncodeLock(const LockInfo& info);
+// kCorrupt when malformed: not an object, a required field (host, pid, time_ns,
+// exclusive) missing, a field of the wrong type, or pid not a valid process id.
+Result<LockInfo> DecodeLock(ByteSpan json);
 
 class Lock {
  public:

@@ -71,9 +71,7 @@ void PackBuilder::Add(const Id& id, BlobKind kind, Compression compression, uint
 }
 
 Bytes PackBuilder::Finish(PackInfo& info) {
-  Bytes header;
-  header.reserve(entries_.size() * kEntrySize);
-  for (const auto& e : entries_) PutEntry(header, e);
+  Bytes header = EncodePackHeaderEntries(entries_);
   Bytes sealed_header = crypto::Seal(pack_key_, header, AsBytes(kHeaderAd));
   Bytes out = std::move(data_);
   PutBytes(out, sealed_header);
@@ -101,35 +99,58 @@ Result<crypto::Key> OpenPackKey(const MasterKeys& keys, uint32_t key_version, By
   return k;
 }
 
-Result<PackInfo> ReadPackHeader(const MasterKeys& keys, const Id& pack_id, ByteSpan pack) {
+Result<PackTrailer> DecodePackTrailer(ByteSpan pack) {
   if (pack.size() < kPackTrailerFixed) return Corrupt("pack too short");
   ByteReader tail(pack.subspan(pack.size() - kPackTrailerFixed));
-  LB_ASSIGN_OR_RETURN(uint32_t version, tail.U32());
-  LB_ASSIGN_OR_RETURN(ByteSpan sealed_key, tail.Take(kSealedKeySize));
-  LB_ASSIGN_OR_RETURN(uint32_t header_len, tail.U32());
+  PackTrailer t;
+  LB_ASSIGN_OR_RETURN(t.key_version, tail.U32());
+  LB_ASSIGN_OR_RETURN(t.sealed_key, tail.Take(kSealedKeySize));
+  LB_ASSIGN_OR_RETURN(t.header_length, tail.U32());
   LB_ASSIGN_OR_RETURN(ByteSpan magic, tail.Take(4));
   if (std::memcmp(magic.data(), "LBP1", 4) != 0) return Corrupt("bad pack magic");
-  if (header_len > pack.size() - kPackTrailerFixed) return Corrupt("pack header length too large");
-  const size_t header_off = pack.size() - kPackTrailerFixed - header_len;
-  LB_ASSIGN_OR_RETURN(crypto::Key key, OpenPackKey(keys, version, sealed_key));
-  LB_ASSIGN_OR_RETURN(Bytes header,
-                      crypto::Open(key, pack.subspan(header_off, header_len), AsBytes(kHeaderAd)));
-  PackInfo info;
-  info.id = pack_id;
-  info.key_version = version;
-  info.sealed_key.assign(sealed_key.begin(), sealed_key.end());
-  info.size = pack.size();
-  if (header.size() % kEntrySize != 0) return Corrupt("pack header has partial entry");
-  ByteReader r(header);
+  if (t.header_length > pack.size() - kPackTrailerFixed)
+    return Corrupt("pack header length too large");
+  t.header_offset = pack.size() - kPackTrailerFixed - t.header_length;
+  return t;
+}
+
+Bytes EncodePackHeaderEntries(const std::vector<BlobEntry>& entries) {
+  Bytes header;
+  header.reserve(entries.size() * kEntrySize);
+  for (const auto& e : entries) PutEntry(header, e);
+  return header;
+}
+
+Result<std::vector<BlobEntry>> DecodePackHeaderEntries(ByteSpan plain, uint64_t data_end) {
+  if (plain.size() % kEntrySize != 0) return Corrupt("pack header has partial entry");
+  std::vector<BlobEntry> entries;
+  entries.reserve(plain.size() / kEntrySize);
+  ByteReader r(plain);
   while (r.remaining() > 0) {
     LB_ASSIGN_OR_RETURN(BlobEntry e, ReadEntry(r));
-    if (uint64_t{e.offset} + e.length > header_off) return Corrupt("pack entry outside pack data");
-    info.blobs.push_back(e);
+    if (uint64_t{e.offset} + e.length > data_end) return Corrupt("pack entry outside pack data");
+    entries.push_back(e);
   }
+  return entries;
+}
+
+Result<PackInfo> ReadPackHeader(const MasterKeys& keys, const Id& pack_id, ByteSpan pack) {
+  LB_ASSIGN_OR_RETURN(PackTrailer t, DecodePackTrailer(pack));
+  LB_ASSIGN_OR_RETURN(crypto::Key key, OpenPackKey(keys, t.key_version, t.sealed_key));
+  auto header =
+      crypto::Open(key, pack.subspan(t.header_offset, t.header_length), AsBytes(kHeaderAd));
+  crypto::Wipe(key);
+  if (!header.ok()) return header.status();
+  PackInfo info;
+  info.id = pack_id;
+  info.key_version = t.key_version;
+  info.sealed_key.assign(t.sealed_key.begin(), t.sealed_key.end());
+  info.size = pack.size();
+  LB_ASSIGN_OR_RETURN(info.blobs, DecodePackHeaderEntries(*header, t.header_offset));
   return info;
 }
 
-Bytes EncodeIndexFile(const MasterKeys& keys, const IndexFile& index) {
+Bytes EncodeIndexPayload(const IndexFile& index) {
   Bytes p;
   PutBytes(p, AsBytes("LBX1"));
   PutU32(p, static_cast<uint32_t>(index.supersedes.size()));
@@ -144,21 +165,26 @@ Bytes EncodeIndexFile(const MasterKeys& keys, const IndexFile& index) {
     PutU32(p, static_cast<uint32_t>(pk.blobs.size()));
     for (const auto& e : pk.blobs) PutEntry(p, e);
   }
+  return p;
+}
+
+Bytes EncodeIndexFile(const MasterKeys& keys, const IndexFile& index) {
+  Bytes p = EncodeIndexPayload(index);
   return crypto::Seal(keys.meta_key, p, AsBytes(kIndexAd));
 }
 
-Result<IndexFile> DecodeIndexFile(const MasterKeys& keys, ByteSpan file) {
-  LB_ASSIGN_OR_RETURN(Bytes p, crypto::Open(keys.meta_key, file, AsBytes(kIndexAd)));
-  ByteReader r(p);
+Result<IndexFile> DecodeIndexPayload(ByteSpan plain) {
+  ByteReader r(plain);
   LB_ASSIGN_OR_RETURN(ByteSpan magic, r.Take(4));
   if (std::memcmp(magic.data(), "LBX1", 4) != 0) return Corrupt("bad index magic");
   IndexFile index;
   LB_ASSIGN_OR_RETURN(uint32_t ns, ReadCount(r, 32));
+  index.supersedes.reserve(ns);
   for (uint32_t i = 0; i < ns; ++i) {
     LB_ASSIGN_OR_RETURN(ByteSpan id, r.Take(32));
     index.supersedes.push_back(Id::FromBytes(id));
   }
-  LB_ASSIGN_OR_RETURN(uint32_t np, ReadCount(r, 32 + 4 + 4 + 8 + 4));
+  LB_ASSIGN_OR_RETURN(uint32_t np, ReadCount(r, 32 + 4 + 4 + kSealedKeySize + 8 + 4));
   index.packs.reserve(np);
   for (uint32_t i = 0; i < np; ++i) {
     PackInfo pk;
@@ -181,6 +207,11 @@ Result<IndexFile> DecodeIndexFile(const MasterKeys& keys, ByteSpan file) {
   }
   if (r.remaining() != 0) return Corrupt("trailing bytes in index");
   return index;
+}
+
+Result<IndexFile> DecodeIndexFile(const MasterKeys& keys, ByteSpan file) {
+  LB_ASSIGN_OR_RETURN(Bytes p, crypto::Open(keys.meta_key, file, AsBytes(kIndexAd)));
+  return DecodeIndexPayload(p);
 }
 
 Bytes SealFile(const DataKey& key, ByteSpan payload, ByteSpan ad) {

@@ -73,6 +73,22 @@ class PackBuilder {
 // Opens the pack key sealed in `info` (needs the data key's secret half).
 Result<crypto::Key> OpenPackKey(const MasterKeys& keys, uint32_t key_version, ByteSpan sealed_key);
 
+// The fixed-size end of a pack file (no crypto involved).
+struct PackTrailer {
+  uint32_t key_version = 0;
+  ByteSpan sealed_key;         // 80 bytes; points into the pack passed to DecodePackTrailer
+  uint64_t header_offset = 0;  // where the sealed header starts (= end of the blob data)
+  uint32_t header_length = 0;  // length of the sealed header
+};
+// Checks the magic and that the sealed header fits in front of the trailer. kCorrupt otherwise.
+Result<PackTrailer> DecodePackTrailer(ByteSpan pack);
+
+// The plaintext pack header: 46-byte entries back to back.
+Bytes EncodePackHeaderEntries(const std::vector<BlobEntry>& entries);
+// Decodes a plaintext pack header; every entry must lie within [0, data_end).
+// kCorrupt on a partial entry, an unknown kind or compression, or an entry out of range.
+Result<std::vector<BlobEntry>> DecodePackHeaderEntries(ByteSpan plain, uint64_t data_end);
+
 // Parses a whole pack file's header (for check and repair). Verifies the magic and
 // the header's authentication; entries are checked to lie inside the pack.
 Result<PackInfo> ReadPackHeader(const MasterKeys& keys, const Id& pack_id, ByteSpan pack);
@@ -86,6 +102,12 @@ struct IndexFile {
 };
 Bytes EncodeIndexFile(const MasterKeys& keys, const IndexFile& index);
 Result<IndexFile> DecodeIndexFile(const MasterKeys& keys, ByteSpan file);
+// The plaintext payload inside an index file (what EncodeIndexFile seals). The
+// encoding is canonical: DecodeIndexPayload accepts exactly what EncodeIndexPayload
+// produces (kCorrupt for anything else: bad magic, counts beyond the data, wrong
+// sealed-key size, entries outside their pack, trailing bytes).
+Bytes EncodeIndexPayload(const IndexFile& index);
+Result<IndexFile> DecodeIndexPayload(ByteSpan plain);
 
 // Files encrypted for the holders of a data key's secret (snapshots):
 //   u32 key_version, sealed file key (80), AES-256-GCM(file key, payload, ad).
