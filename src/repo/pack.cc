@@ -52,9 +52,10 @@ Bytes BlobAd(const Id& id, BlobKind kind) {
   return ad;
 }
 
-PackBuilder::PackBuilder(const DataKey& key)
+PackBuilder::PackBuilder(const DataKey& key, size_t expected_size)
     : key_version_(key.version), pack_key_(crypto::RandomKey()) {
   sealed_key_ = crypto::SealToPublic(key.pair.public_key, pack_key_);
+  if (expected_size) data_.reserve(expected_size);
 }
 
 void PackBuilder::Add(const Id& id, BlobKind kind, Compression compression, uint32_t raw_length,

@@ -53,7 +53,9 @@ Bytes BlobAd(const Id& id, BlobKind kind);
 // Accumulates one pack in memory. Not thread-safe.
 class PackBuilder {
  public:
-  explicit PackBuilder(const DataKey& key);
+  // `expected_size` reserves the buffer once (target pack size plus one blob),
+  // so a pack never reallocates to twice its size.
+  explicit PackBuilder(const DataKey& key, size_t expected_size = 0);
   // Encrypts `stored` (already compressed, if compression says so) into the pack.
   void Add(const Id& id, BlobKind kind, Compression compression, uint32_t raw_length,
            ByteSpan stored);

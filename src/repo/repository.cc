@@ -230,7 +230,9 @@ Result<SaveResult> Repository::StoreBlob(BlobKind kind, const Id& id, ByteSpan p
       free_packs_.pop_back();
     }
   }
-  if (!pack) pack = std::make_unique<PackBuilder>(keys_.Current());
+  if (!pack)
+    pack = std::make_unique<PackBuilder>(keys_.Current(),
+                                         config_.pack_size + config_.chunker.max_size + 4096);
   pack->Add(id, kind, comp, static_cast<uint32_t>(plaintext.size()), stored);
   SaveResult r{true, stored.size() + crypto::kAeadOverhead};
   if (pack->size() >= config_.pack_size) {
