@@ -81,7 +81,7 @@ class Walker {
       : repo_(repo),
         opt_(opt),
         pool_(opt.threads ? opt.threads : ThreadPool::DefaultThreads()),
-        budget_(std::max<size_t>(32u << 20, 3u * repo.config().chunker.max_size)) {}
+        budget_(std::max<size_t>(16u << 20, 2u * repo.config().chunker.max_size)) {}
   // Tasks still queued after an early error use members declared after pool_.
   ~Walker() { pool_.Wait(); }
 
@@ -192,7 +192,7 @@ Status Walker::ChunkStream(
   (void)job;
   const auto& chunker = repo_.chunker();
   const size_t max = chunker.params().max_size;
-  const size_t cap = max + (4u << 20);
+  const size_t cap = max + (1u << 20);
   if (!read_buf_) read_buf_.reset(new uint8_t[cap]);  // once, uninitialised: no per-file zeroing
   uint8_t* const buf = read_buf_.get();
   size_t len = 0;
