@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "archiver/scanner.h"
 #include "base/thread_pool.h"
@@ -52,6 +53,12 @@ struct FileJob {
   std::vector<Id> ids;
   size_t pending = 0;
   Status error;
+  // Set by a small-file task (read in the pool) for the walker to apply.
+  bool skip = false;             // vanished or unreadable: drop the node
+  bool was_new = false;          // counted as new (else as changed)
+  std::string warning;           // for Warn()
+  std::string node_error;        // for Node::error
+  std::optional<fs::Metadata> changed;  // metadata after a change during the read
 
   Status Wait() {
     std::unique_lock<std::mutex> l(mu);
@@ -108,6 +115,13 @@ class Walker {
                                                uint64_t device, bool top);
   Status StartFile(const fs::Dir& dir, const std::string& name, const std::string& abs,
                    Node& node, std::shared_ptr<FileJob>& job);
+  // A file of at most one chunk is opened, read, hashed and stored by a pool
+  // worker, so many small files are read in parallel. `dir` must outlive the job
+  // (the directory waits for its jobs before it returns).
+  std::shared_ptr<FileJob> StartSmallFile(const fs::Dir& dir, const std::string& name,
+                                          const fs::Metadata& meta);
+  void ReadSmallFile(const fs::Dir& dir, const std::string& name, const fs::Metadata& meta,
+                     FileJob& job);
   Status ChunkStream(const std::function<lb::Result<size_t>(uint64_t, std::span<uint8_t>)>& read,
                      FileJob& job, std::shared_ptr<FileJob> keep);
   void Submit(Bytes chunk, std::shared_ptr<FileJob> job);
@@ -303,12 +317,96 @@ lb::Result<Id> Walker::StoreTree(const Tree& tree) {
 Status Walker::FinishFiles(Tree& tree,
                            std::vector<std::pair<size_t, std::shared_ptr<FileJob>>>& jobs,
                            const std::string& dir_abs) {
+  std::vector<size_t> dropped;
   for (auto& [pos, job] : jobs) {
     Status st = job->Wait();
-    if (!st.ok()) return st.WithContext(JoinPath(dir_abs, tree.nodes[pos].name));
-    tree.nodes[pos].content = job->ids;
+    Node& node = tree.nodes[pos];
+    const std::string abs = JoinPath(dir_abs, node.name);
+    if (!st.ok()) return st.WithContext(abs);
+    if (!job->warning.empty()) Warn(abs, job->warning);
+    if (job->skip) {
+      dropped.push_back(pos);
+      --(job->was_new ? summary.files_new : summary.files_changed);
+      --summary.total_files;
+      summary.total_bytes -= node.meta.size;
+      continue;
+    }
+    if (!job->node_error.empty()) node.error = job->node_error;
+    if (job->changed) {
+      node.meta.size = job->changed->size;
+      node.meta.mtime_ns = job->changed->mtime_ns;
+      node.meta.ctime_ns = job->changed->ctime_ns;
+    }
+    node.content = job->ids;
   }
+  for (auto it = dropped.rbegin(); it != dropped.rend(); ++it)
+    tree.nodes.erase(tree.nodes.begin() + static_cast<ptrdiff_t>(*it));
   return Status::Ok();
+}
+
+std::shared_ptr<FileJob> Walker::StartSmallFile(const fs::Dir& dir, const std::string& name,
+                                                const fs::Metadata& meta) {
+  auto job = std::make_shared<FileJob>();
+  job->pending = 1;
+  const size_t n = meta.size;
+  budget_.Acquire(n);
+  progress_.bytes += n;
+  pool_.Submit([this, &dir, name, meta, job, n] {
+    ReadSmallFile(dir, name, meta, *job);
+    budget_.Release(n);
+    std::lock_guard<std::mutex> l(job->mu);
+    if (--job->pending == 0) job->cv.notify_all();
+  });
+  return job;
+}
+
+void Walker::ReadSmallFile(const fs::Dir& dir, const std::string& name, const fs::Metadata& meta,
+                           FileJob& job) {
+  auto file = dir.OpenRead(name);
+  if (!file.ok()) {
+    job.skip = true;
+    job.warning = file.status().code() == Code::kNotFound ? "file vanished before it was read"
+                                                          : "cannot read: " + file.status().message();
+    return;
+  }
+  Bytes buf(meta.size + 1);  // one byte more shows a file that grew
+  auto got = file->ReadFull(0, buf);
+  if (!got.ok()) {
+    job.node_error = got.status().message();
+    job.warning = "read failed, content is partial: " + got.status().message();
+    return;
+  }
+  buf.resize(*got);
+  counters_.bytes_read += *got;
+  auto after = file->Stat();
+  if (*got != meta.size ||
+      (after.ok() && (after->size != meta.size || after->mtime_ns != meta.mtime_ns ||
+                      after->ctime_ns != meta.ctime_ns))) {
+    job.node_error = "changed while it was read";
+    job.warning = "file changed while it was read; its content may be inconsistent";
+    if (after.ok()) job.changed = *after;
+    if (!job.changed || job.changed->size != buf.size()) {
+      fs::Metadata m = meta;
+      m.size = buf.size();
+      job.changed = m;
+    }
+  }
+  if (buf.empty()) return;
+  Id id = repo_.BlobId(buf);
+  if (!opt_.dry_run) {
+    auto r = repo_.SaveBlob(repo::BlobKind::kData, id, buf);
+    if (!r.ok()) {
+      std::lock_guard<std::mutex> l(job.mu);
+      job.error = r.status();
+      return;
+    }
+    if (r->added) {
+      counters_.data_blobs++;
+      counters_.bytes_added += buf.size();
+      counters_.bytes_stored += r->stored_bytes;
+    }
+  }
+  job.ids.push_back(id);
 }
 
 lb::Result<Id> Walker::ArchiveDirContents(const fs::Dir& dir, const std::string& abs,
@@ -362,6 +460,10 @@ lb::Result<bool> Walker::ProcessFile(
     std::lock_guard<std::mutex> l(hardlink_mu_);
     auto it = hardlinks_.find(key);
     if (it != hardlinks_.end()) job = it->second;
+  }
+  if (!job && node.meta.nlink <= 1 && node.meta.size <= repo_.chunker().params().min_size) {
+    job = StartSmallFile(dir, node.name, node.meta);
+    job->was_new = old == nullptr;
   }
   if (!job) {
     Status st = StartFile(dir, node.name, abs, node, job);
