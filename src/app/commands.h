@@ -20,6 +20,10 @@ void RegisterPrune(CLI::App& app, Globals& g);
 void RegisterForget(CLI::App& app, Globals& g);
 void RegisterRepair(CLI::App& app, Globals& g);
 void RegisterUnlock(CLI::App& app, Globals& g);
+void RegisterPolicy(CLI::App& app, Globals& g);
+void RegisterPlan(CLI::App& app, Globals& g);
+void RegisterRun(CLI::App& app, Globals& g, int& exit_code);
+void RegisterStatus(CLI::App& app, Globals& g, int& exit_code);
 
 // Runs prune with an existing exclusive session (forget --prune) or its own.
 // "5%" or "5" -> 5.0; anything else is a usage error.

@@ -57,6 +57,10 @@ int main(int argc, char** argv) {
   RegisterPrune(app, g);
   RegisterRepair(app, g);
   RegisterUnlock(app, g);
+  RegisterPolicy(app, g);
+  RegisterPlan(app, g);
+  RegisterRun(app, g, exit_code);
+  RegisterStatus(app, g, exit_code);
   app.add_subcommand("version", "print the version")->callback([] {
     std::cout << lb::app::ProgramVersion() << "\n";
   });

@@ -1,0 +1,371 @@
+// Policy as code: lifeboat policy check, plan, run, status.
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "app/commands.h"
+#include "archiver/archiver.h"
+#include "history/history.h"
+#include "policy/lint.h"
+#include "policy/objectives.h"
+#include "policy/policy.h"
+#include "policy/units.h"
+#include "retention/retention.h"
+#include "snapshot/store.h"
+
+namespace lb::app {
+
+namespace {
+
+policy::Policy LoadPolicy(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Failure{kExitFatal, "cannot read policy file " + path};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto p = policy::ParsePolicy(ss.str(), path);
+  if (!p.ok()) throw Failure{kExitFatal, p.status().message()};
+  return std::move(p).value();
+}
+
+policy::Zone ZoneOf(const policy::Policy& p) {
+  if (p.zone) return *p.zone;
+  time_t now = time(nullptr);
+  struct tm tm {};
+  localtime_r(&now, &tm);
+  return policy::Zone::FixedOffset(static_cast<int32_t>(tm.tm_gmtoff));
+}
+
+std::string DefaultHistoryPath() {
+  if (const char* p = std::getenv("LIFEBOAT_HISTORY")) return p;
+  std::string base;
+  if (const char* x = std::getenv("XDG_STATE_HOME"); x && *x) base = x;
+  else if (const char* h = std::getenv("HOME"); h && *h) base = std::string(h) + "/.local/state";
+  else base = "/var/lib";
+  return base + "/lifeboat/history.db";
+}
+
+std::unique_ptr<history::History> OpenHistory(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  auto h = history::History::Open(path);
+  if (!h.ok()) Fail(h.status());
+  return std::move(h).value();
+}
+
+Result<std::string> TargetPassword(const policy::Target& t) {
+  if (!t.password_env.empty()) {
+    const char* v = std::getenv(t.password_env.c_str());
+    if (!v || !*v) return NotFound("environment variable " + t.password_env + " is not set");
+    return std::string(v);
+  }
+  std::ifstream in(t.password_file);
+  if (!in) return NotFound("cannot read password file " + t.password_file);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+Result<std::unique_ptr<repo::Repository>> OpenTarget(const policy::Target& t) {
+  if (t.url.rfind("s3:", 0) == 0 || t.url.rfind("rest:", 0) == 0)
+    return Unsupported("target " + t.name + ": " + t.url + " needs a storage backend this build lacks");
+  LB_ASSIGN_OR_RETURN(std::string pw, TargetPassword(t));
+  return repo::Repository::Open(MakeBackend(t.url), pw);
+}
+
+policy::History BuildHistory(const policy::Policy& p, history::History& h) {
+  policy::History out;
+  for (const auto& s : p.services) {
+    policy::ServiceHistory sh;
+    auto to_run = [](const history::Job& j) { return policy::BackupRun{j.start, j.end, j.ok, j.bytes}; };
+    if (auto j = h.Last(s.name, "backup"); j.ok() && *j) sh.last_backup = to_run(**j);
+    if (auto j = h.LastOk(s.name, "backup"); j.ok() && *j) sh.last_good_backup = to_run(**j);
+    if (auto j = h.LastOk(s.name, "drill"); j.ok() && *j) {
+      policy::DrillRun d;
+      d.when = (*j)->end;
+      d.ok = true;
+      d.bytes = (*j)->bytes;
+      try {
+        auto det = nlohmann::json::parse((*j)->details);
+        d.restore_seconds = det.value("restore_seconds", 0.0);
+        d.validation_seconds = det.value("validation_seconds", 0.0);
+      } catch (const std::exception&) {
+      }
+      sh.last_drill = d;
+    }
+    out[s.name] = sh;
+  }
+  return out;
+}
+
+// Durations for people: whole seconds once past one second.
+std::string Human(std::optional<int64_t> ns) {
+  if (!ns) return "-";
+  int64_t v = *ns;
+  if (v >= 1000000000) v = (v + 500000000) / 1000000000 * 1000000000;
+  return policy::FormatDuration(v);
+}
+
+// Backs up one service to one target: one snapshot per source, tagged with the
+// service, then its retention. Returns bytes processed and added.
+Result<std::pair<uint64_t, uint64_t>> BackupToTarget(const policy::Service& s, const policy::Target& t,
+                                                     std::vector<std::string>& snapshot_ids) {
+  LB_ASSIGN_OR_RETURN(auto repo, OpenTarget(t));
+  LB_ASSIGN_OR_RETURN(auto lock, repo::Lock::Acquire(*repo, false, "run " + s.name, TheClock()));
+  uint64_t bytes = 0, added = 0;
+  const std::string tag = "service=" + s.name;
+  std::vector<std::string> paths;
+  std::vector<std::string> excludes;
+  for (const auto& src : s.sources)
+    if (src.type == policy::Source::Type::kPath) {
+      paths.push_back(src.path);
+      excludes.insert(excludes.end(), src.exclude.begin(), src.exclude.end());
+    }
+  auto one = [&](archiver::Options o) -> Status {
+    o.tags = {tag};
+    o.host = Hostname();
+    o.program_version = ProgramVersion();
+    auto r = archiver::Backup(*repo, o, TheClock());
+    if (!r.ok()) return r.status();
+    bytes += r->snapshot.summary.total_bytes;
+    added += r->snapshot.summary.bytes_added;
+    snapshot_ids.push_back(r->snapshot_id.Hex());
+    if (!r->snapshot.partial_files.empty())
+      return IoError(std::to_string(r->snapshot.partial_files.size()) + " files could not be read");
+    return Status::Ok();
+  };
+  if (!paths.empty()) {
+    archiver::Options o;
+    o.paths = paths;
+    o.excludes = fs::PatternList(excludes);
+    auto all = snapshot::ListSnapshots(*repo);
+    if (all.ok())
+      for (auto it = all->rbegin(); it != all->rend(); ++it)
+        if (it->snapshot.paths == paths && it->snapshot.host == Hostname()) {
+          o.parent = it->id;
+          break;
+        }
+    LB_RETURN_IF_ERROR(one(o));
+  }
+  for (const auto& src : s.sources) {
+    if (src.type != policy::Source::Type::kCommand) continue;
+    int fds[2];
+    if (pipe(fds) != 0) return ErrnoStatus("pipe", errno);
+    pid_t pid = fork();
+    if (pid == 0) {
+      dup2(fds[1], STDOUT_FILENO);
+      close(fds[0]);
+      close(fds[1]);
+      std::vector<char*> argv;
+      for (const auto& a : src.command) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      execvp(argv[0], argv.data());
+      _exit(127);
+    }
+    close(fds[1]);
+    archiver::Options o;
+    o.stdin_fd = fds[0];
+    o.stdin_name = src.name;
+    o.before_snapshot = [&]() -> Status {
+      int wst = 0;
+      waitpid(pid, &wst, 0);
+      pid = -1;
+      if (!WIFEXITED(wst) || WEXITSTATUS(wst) != 0)
+        return Status(Code::kCancelled, "command '" + src.command[0] + "' failed; no snapshot saved");
+      return Status::Ok();
+    };
+    Status st = one(o);
+    close(fds[0]);
+    if (pid > 0) waitpid(pid, nullptr, 0);
+    LB_RETURN_IF_ERROR(st);
+  }
+  if (s.retention && !s.retention->empty()) {
+    auto all = snapshot::ListSnapshots(*repo);
+    if (!all.ok()) return all.status();
+    std::vector<retention::SnapshotRef> refs;
+    for (const auto& e : *all)
+      if (std::find(e.snapshot.tags.begin(), e.snapshot.tags.end(), tag) != e.snapshot.tags.end())
+        refs.push_back({e.id.Hex(), e.snapshot.time, e.snapshot.host, e.snapshot.paths, e.snapshot.tags});
+    retention::GroupBy by;
+    by.host = true;
+    by.paths = true;
+    for (const auto& g : retention::Apply(refs, *s.retention, by, TheClock().Now(), retention::CivilTime::Local()))
+      for (const auto& d : g.decisions)
+        if (!d.keep) repo->backend().Remove({storage::FileKind::kSnapshot, d.id}).IgnoreError();
+  }
+  return std::make_pair(bytes, added);
+}
+
+}  // namespace
+
+void RegisterPolicy(CLI::App& app, Globals& g) {
+  auto* pol = app.add_subcommand("policy", "work with a policy file (TOML)");
+  pol->require_subcommand(1);
+  auto file = std::make_shared<std::string>();
+  auto* check = pol->add_subcommand("check", "lint a policy file: schema, schedules vs RPO, targets, secrets, cycles");
+  check->add_option("FILE", *file, "policy file")->required();
+  check->callback([&g, file] {
+    policy::Policy p = LoadPolicy(*file);
+    policy::LintHooks hooks;
+    hooks.check_password = [](const policy::Target& t) { return TargetPassword(t).status(); };
+    hooks.probe_target = [](const policy::Target& t) { return OpenTarget(t).status(); };
+    auto findings = policy::Lint(p, hooks);
+    if (g.json) {
+      nlohmann::json a = nlohmann::json::array();
+      for (const auto& f : findings)
+        a.push_back({{"severity", f.severity == policy::Severity::kError ? "error" : "warning"},
+                     {"line", f.pos.line}, {"column", f.pos.col}, {"message", f.message}});
+      std::cout << DumpJson({{"message_type", "policy-check"}, {"file", *file},
+                             {"ok", !policy::HasErrors(findings)}, {"findings", a}})
+                << "\n";
+    } else {
+      for (const auto& f : findings) std::printf("%s\n", f.ToString().c_str());
+      if (!g.quiet) std::printf("%s: %zu services, %zu targets, %zu findings\n", file->c_str(),
+                                p.services.size(), p.targets.size(), findings.size());
+    }
+    if (policy::HasErrors(findings)) throw Failure{kExitFatal, *file + ": the policy has errors"};
+  });
+}
+
+void RegisterPlan(CLI::App& app, Globals& g) {
+  auto file = std::make_shared<std::string>();
+  auto hist = std::make_shared<std::string>(DefaultHistoryPath());
+  auto* cmd = app.add_subcommand("plan", "prove per service whether its RPO and RTO are met, and why");
+  cmd->add_option("FILE", *file, "policy file")->required();
+  cmd->add_option("--history", *hist, "history database (env LIFEBOAT_HISTORY)");
+  cmd->callback([&g, file, hist] {
+    policy::Policy p = LoadPolicy(*file);
+    auto h = OpenHistory(*hist);
+    auto plans = policy::Plan(p, BuildHistory(p, *h), TheClock().Now());
+    if (g.json) {
+      nlohmann::json a = nlohmann::json::array();
+      auto obj = [](const policy::Objective& o) {
+        return nlohmann::json{{"target_ns", o.target_ns},
+                              {"estimate_ns", o.estimate_ns ? nlohmann::json(*o.estimate_ns) : nlohmann::json(nullptr)},
+                              {"status", policy::VerdictName(o.verdict)}, {"reason", o.reason}};
+      };
+      for (const auto& sp : plans) a.push_back({{"service", sp.service}, {"rpo", obj(sp.rpo)}, {"rto", obj(sp.rto)}});
+      std::cout << DumpJson({{"message_type", "plan"}, {"services", a}}) << "\n";
+      return;
+    }
+    std::printf("%-16s %-4s %-8s %-10s %-9s  %s\n", "SERVICE", "", "TARGET", "ESTIMATE", "STATUS", "REASON");
+    for (const auto& sp : plans) {
+      for (const auto* o : {&sp.rpo, &sp.rto})
+        std::printf("%-16s %-4s %-8s %-10s %-9s  %s\n", o == &sp.rpo ? sp.service.c_str() : "",
+                    o == &sp.rpo ? "RPO" : "RTO", policy::FormatDuration(o->target_ns).c_str(),
+                    Human(o->estimate_ns).c_str(), policy::VerdictName(o->verdict), o->reason.c_str());
+    }
+  });
+}
+
+void RegisterRun(CLI::App& app, Globals& g, int& exit_code) {
+  auto file = std::make_shared<std::string>();
+  auto services = std::make_shared<std::vector<std::string>>();
+  auto force = std::make_shared<bool>(false);
+  auto hist = std::make_shared<std::string>(DefaultHistoryPath());
+  auto* cmd = app.add_subcommand("run", "run what is due now (backup to every target, retention) once");
+  cmd->add_option("FILE", *file, "policy file")->required();
+  cmd->add_option("SERVICE", *services, "only these services");
+  cmd->add_flag("--force", *force, "run regardless of the schedule");
+  cmd->add_option("--history", *hist, "history database (env LIFEBOAT_HISTORY)");
+  cmd->callback([&g, file, services, force, hist, &exit_code] {
+    policy::Policy p = LoadPolicy(*file);
+    for (const auto& name : *services)
+      if (!p.FindService(name)) FailUsage("no service '" + name + "' in " + *file);
+    auto h = OpenHistory(*hist);
+    const policy::Zone zone = ZoneOf(p);
+    int failed = 0, ran = 0;
+    for (const auto& s : p.services) {
+      if (!services->empty() && std::find(services->begin(), services->end(), s.name) == services->end()) continue;
+      const TimeNs now = TheClock().Now();
+      auto last = h->Last(s.name, "backup");
+      bool due = *force || !last.ok() || !*last || policy::NextRun(s.schedule, (**last).start, zone) <= now;
+      if (!due) {
+        if (!g.quiet && !g.json) std::printf("%s: not due\n", s.name.c_str());
+        continue;
+      }
+      for (const auto& tref : s.targets) {
+        const policy::Target* t = p.FindTarget(tref.name);
+        history::Job job;
+        job.service = s.name;
+        job.kind = "backup";
+        job.target = tref.name;
+        job.start = TheClock().Now();
+        std::vector<std::string> ids;
+        auto r = t ? BackupToTarget(s, *t, ids) : Result<std::pair<uint64_t, uint64_t>>(NotFound("unknown target"));
+        job.end = TheClock().Now();
+        job.ok = r.ok();
+        if (r.ok()) {
+          job.bytes = r->first;
+          job.bytes_added = r->second;
+        } else {
+          job.error = r.status().message();
+          ++failed;
+        }
+        job.snapshot_id = ids.empty() ? "" : ids.back();
+        ++ran;
+        if (auto rec = h->Record(job); !rec.ok()) Fail(rec.status());
+        if (g.json)
+          std::cout << DumpJson({{"message_type", "job"}, {"service", s.name}, {"target", tref.name},
+                                 {"ok", job.ok}, {"error", job.error}, {"snapshots", ids},
+                                 {"seconds", static_cast<double>(job.end - job.start) / 1e9}})
+                    << "\n";
+        else if (!g.quiet)
+          std::printf("%s -> %s: %s%s\n", s.name.c_str(), tref.name.c_str(), job.ok ? "ok" : "FAILED: ",
+                      job.error.c_str());
+      }
+    }
+    if (failed) {
+      std::fprintf(stderr, "lifeboat: %d of %d jobs failed\n", failed, ran);
+      exit_code = kExitFatal;
+    }
+  });
+}
+
+void RegisterStatus(CLI::App& app, Globals& g, int& exit_code) {
+  auto file = std::make_shared<std::string>();
+  auto hist = std::make_shared<std::string>(DefaultHistoryPath());
+  auto* cmd = app.add_subcommand("status", "per service: age of the last good backup vs RPO, last drill vs RTO");
+  cmd->add_option("FILE", *file, "policy file")->required();
+  cmd->add_option("--history", *hist, "history database (env LIFEBOAT_HISTORY)");
+  cmd->callback([&g, file, hist, &exit_code] {
+    policy::Policy p = LoadPolicy(*file);
+    auto h = OpenHistory(*hist);
+    const TimeNs now = TheClock().Now();
+    auto plans = policy::Plan(p, BuildHistory(p, *h), now);
+    nlohmann::json a = nlohmann::json::array();
+    bool violated = false;
+    if (!g.json) std::printf("%-16s %-12s %-8s %-9s %-9s  %s\n", "SERVICE", "LAST GOOD", "RPO", "RPO", "RTO", "LAST ERROR");
+    for (const auto& sp : plans) {
+      auto good = h->LastOk(sp.service, "backup");
+      auto last = h->Last(sp.service, "backup");
+      std::optional<int64_t> age;
+      if (good.ok() && *good) age = now - (**good).start;
+      std::string err = last.ok() && *last && !(**last).ok ? (**last).error : "";
+      const bool rpo_bad = !age || *age > sp.rpo.target_ns;
+      violated |= rpo_bad || sp.rto.verdict == policy::Verdict::kViolated;
+      if (g.json) {
+        a.push_back({{"service", sp.service},
+                     {"last_good_age_ns", age ? nlohmann::json(*age) : nlohmann::json(nullptr)},
+                     {"rpo_ns", sp.rpo.target_ns}, {"rpo_ok", !rpo_bad},
+                     {"rto_status", policy::VerdictName(sp.rto.verdict)}, {"rto_reason", sp.rto.reason},
+                     {"last_error", err}});
+      } else {
+        std::printf("%-16s %-12s %-8s %-9s %-9s  %s\n", sp.service.c_str(), (age ? Human(age) + " ago" : "never").c_str(),
+                    policy::FormatDuration(sp.rpo.target_ns).c_str(), rpo_bad ? "VIOLATED" : "met",
+                    policy::VerdictName(sp.rto.verdict), err.c_str());
+      }
+    }
+    if (g.json) std::cout << DumpJson({{"message_type", "status"}, {"ok", !violated}, {"services", a}}) << "\n";
+    if (violated) exit_code = kExitFatal;
+  });
+}
+
+}  // namespace lb::app
