@@ -35,6 +35,8 @@ policy::Policy LoadPolicy(const std::string& path) {
   return std::move(p).value();
 }
 
+}  // namespace
+
 policy::Zone ZoneOf(const policy::Policy& p) {
   if (p.zone) return *p.zone;
   time_t now = time(nullptr);
@@ -42,6 +44,10 @@ policy::Zone ZoneOf(const policy::Policy& p) {
   localtime_r(&now, &tm);
   return policy::Zone::FixedOffset(static_cast<int32_t>(tm.tm_gmtoff));
 }
+
+namespace {
+
+}  // namespace
 
 std::string DefaultHistoryPath() {
   if (const char* p = std::getenv("LIFEBOAT_HISTORY")) return p;
@@ -52,6 +58,10 @@ std::string DefaultHistoryPath() {
   return base + "/lifeboat/history.db";
 }
 
+namespace {
+
+}  // namespace
+
 std::unique_ptr<history::History> OpenHistory(const std::string& path) {
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
@@ -59,6 +69,8 @@ std::unique_ptr<history::History> OpenHistory(const std::string& path) {
   if (!h.ok()) Fail(h.status());
   return std::move(h).value();
 }
+
+namespace {
 
 Result<std::string> TargetPassword(const policy::Target& t) {
   if (!t.password_env.empty()) {
@@ -203,6 +215,49 @@ Result<std::pair<uint64_t, uint64_t>> BackupToTarget(const policy::Service& s, c
   return std::make_pair(bytes, added);
 }
 
+// Backs up one service to each of its targets and records every job; returns
+// (jobs, failed jobs).
+}  // namespace
+
+std::pair<int, int> RunService(const policy::Policy& p, const policy::Service& s, history::History& h,
+                               const Globals& g) {
+  int ran = 0, failed = 0;
+  for (const auto& tref : s.targets) {
+    const policy::Target* t = p.FindTarget(tref.name);
+    history::Job job;
+    job.service = s.name;
+    job.kind = "backup";
+    job.target = tref.name;
+    job.start = TheClock().Now();
+    std::vector<std::string> ids;
+    auto r = t ? BackupToTarget(s, *t, ids) : Result<std::pair<uint64_t, uint64_t>>(NotFound("unknown target"));
+    job.end = TheClock().Now();
+    job.ok = r.ok();
+    if (r.ok()) {
+      job.bytes = r->first;
+      job.bytes_added = r->second;
+    } else {
+      job.error = r.status().message();
+      ++failed;
+    }
+    job.snapshot_id = ids.empty() ? "" : ids.back();
+    ++ran;
+    if (auto rec = h.Record(job); !rec.ok())
+      std::fprintf(stderr, "lifeboat: cannot record job: %s\n", rec.status().message().c_str());
+    if (g.json)
+      std::cout << DumpJson({{"message_type", "job"}, {"service", s.name}, {"target", tref.name},
+                             {"ok", job.ok}, {"error", job.error}, {"snapshots", ids},
+                             {"seconds", static_cast<double>(job.end - job.start) / 1e9}})
+                << std::endl;
+    else if (!g.quiet)
+      std::printf("%s -> %s: %s%s\n", s.name.c_str(), tref.name.c_str(), job.ok ? "ok" : "FAILED: ",
+                  job.error.c_str());
+  }
+  return {ran, failed};
+}
+
+namespace {
+
 }  // namespace
 
 void RegisterPolicy(CLI::App& app, Globals& g) {
@@ -291,36 +346,9 @@ void RegisterRun(CLI::App& app, Globals& g, int& exit_code) {
         if (!g.quiet && !g.json) std::printf("%s: not due\n", s.name.c_str());
         continue;
       }
-      for (const auto& tref : s.targets) {
-        const policy::Target* t = p.FindTarget(tref.name);
-        history::Job job;
-        job.service = s.name;
-        job.kind = "backup";
-        job.target = tref.name;
-        job.start = TheClock().Now();
-        std::vector<std::string> ids;
-        auto r = t ? BackupToTarget(s, *t, ids) : Result<std::pair<uint64_t, uint64_t>>(NotFound("unknown target"));
-        job.end = TheClock().Now();
-        job.ok = r.ok();
-        if (r.ok()) {
-          job.bytes = r->first;
-          job.bytes_added = r->second;
-        } else {
-          job.error = r.status().message();
-          ++failed;
-        }
-        job.snapshot_id = ids.empty() ? "" : ids.back();
-        ++ran;
-        if (auto rec = h->Record(job); !rec.ok()) Fail(rec.status());
-        if (g.json)
-          std::cout << DumpJson({{"message_type", "job"}, {"service", s.name}, {"target", tref.name},
-                                 {"ok", job.ok}, {"error", job.error}, {"snapshots", ids},
-                                 {"seconds", static_cast<double>(job.end - job.start) / 1e9}})
-                    << "\n";
-        else if (!g.quiet)
-          std::printf("%s -> %s: %s%s\n", s.name.c_str(), tref.name.c_str(), job.ok ? "ok" : "FAILED: ",
-                      job.error.c_str());
-      }
+      auto r = RunService(p, s, *h, g);
+      ran += r.first;
+      failed += r.second;
     }
     if (failed) {
       std::fprintf(stderr, "lifeboat: %d of %d jobs failed\n", failed, ran);

@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 
 #include "app/common.h"
+#include "history/history.h"
+#include "policy/policy.h"
 
 namespace lb::app {
 
@@ -24,6 +26,14 @@ void RegisterPolicy(CLI::App& app, Globals& g);
 void RegisterPlan(CLI::App& app, Globals& g);
 void RegisterRun(CLI::App& app, Globals& g, int& exit_code);
 void RegisterStatus(CLI::App& app, Globals& g, int& exit_code);
+void RegisterDaemon(CLI::App& app, Globals& g);
+
+// Shared by run and daemon (cmd_policy.cc).
+std::string DefaultHistoryPath();
+std::unique_ptr<history::History> OpenHistory(const std::string& path);
+policy::Zone ZoneOf(const policy::Policy& p);
+std::pair<int, int> RunService(const policy::Policy& p, const policy::Service& s, history::History& h,
+                               const Globals& g);
 
 // Runs prune with an existing exclusive session (forget --prune) or its own.
 // "5%" or "5" -> 5.0; anything else is a usage error.

@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
   RegisterPlan(app, g);
   RegisterRun(app, g, exit_code);
   RegisterStatus(app, g, exit_code);
+  RegisterDaemon(app, g);
   app.add_subcommand("version", "print the version")->callback([] {
     std::cout << lb::app::ProgramVersion() << "\n";
   });

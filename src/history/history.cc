@@ -44,7 +44,10 @@ Result<std::unique_ptr<History>> History::Open(const std::string& path) {
   }
   std::unique_ptr<History> h(new History(db));
   sqlite3_busy_timeout(db, 10000);
-  if (path != ":memory:") LB_RETURN_IF_ERROR(h->Exec("PRAGMA journal_mode=WAL"));
+  // WAL lets status/plan read while the daemon writes. Switching can fail with
+  // "busy" while another process holds the file; it is then already in WAL mode
+  // or will be switched by that process, so this is not an error.
+  if (path != ":memory:") h->Exec("PRAGMA journal_mode=WAL").IgnoreError();
   LB_RETURN_IF_ERROR(h->Exec(
       "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
       "CREATE TABLE IF NOT EXISTS jobs ("
@@ -62,7 +65,7 @@ Result<std::unique_ptr<History>> History::Open(const std::string& path) {
       return Unsupported("history database " + path + " has schema " + std::to_string(v) +
                          ", newer than this lifeboat knows");
   } else {
-    LB_RETURN_IF_ERROR(h->Exec("INSERT INTO meta VALUES ('schema', '" + std::to_string(kSchemaVersion) + "')"));
+    LB_RETURN_IF_ERROR(h->Exec("INSERT OR IGNORE INTO meta VALUES ('schema', '" + std::to_string(kSchemaVersion) + "')"));
   }
   return h;
 }

@@ -94,6 +94,32 @@ class PolicyTest(lbtest.LBTestCase):
         self.assertEqual(by["web"]["rto"]["status"], "unknown")  # no drill has run yet
         self.assertIn("drill", by["web"]["rto"]["reason"])
 
+    def test_daemon_runs_due_jobs_reloads_and_stops(self):
+        import signal
+        import subprocess
+        import time
+        p = subprocess.Popen([self.lb.bin, "daemon", self.policy, "-q"], env=self.lb.env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                st = self.lb.run_json(["status", self.policy], expect=None)
+                if st.get("ok"):
+                    break
+                time.sleep(0.5)
+            self.assertTrue(st.get("ok"), "the daemon did not back up both services within 60 s")
+            p.send_signal(signal.SIGHUP)
+            time.sleep(0.5)
+            p.send_signal(signal.SIGTERM)
+            out, err = p.communicate(timeout=60)
+        finally:
+            if p.poll() is None:
+                p.kill()
+        self.assertEqual(p.returncode, 0, err)
+        self.assertIn("reloaded", err)
+        self.assertIn("stopped", err)
+        self.assertEqual(len([s for s in self.snapshots("second")]), 2)
+
     def test_failing_command_records_failure(self):
         text = open(self.policy).read().replace('command = ["echo", "dumped"]', 'command = ["false"]')
         lbtest.write_file(self.policy, text)
