@@ -219,9 +219,30 @@ Result<std::pair<uint64_t, uint64_t>> BackupToTarget(const policy::Service& s, c
 // (jobs, failed jobs).
 }  // namespace
 
+// Runs hook command lines with /bin/sh; the first failure is the result.
+Status RunHooks(const std::vector<std::string>& hooks, const std::string& service, const char* when) {
+  for (const auto& cmd : hooks) {
+    pid_t pid = fork();
+    if (pid < 0) return ErrnoStatus("fork", errno);
+    if (pid == 0) {
+      dup2(STDERR_FILENO, STDOUT_FILENO);  // hook output goes to the log, not to --json
+      setenv("LIFEBOAT_SERVICE", service.c_str(), 1);
+      execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    int wst = 0;
+    waitpid(pid, &wst, 0);
+    if (!WIFEXITED(wst) || WEXITSTATUS(wst) != 0)
+      return Status(Code::kCancelled, std::string(when) + " hook '" + cmd + "' failed (exit " +
+                                          std::to_string(WIFEXITED(wst) ? WEXITSTATUS(wst) : -1) + ")");
+  }
+  return Status::Ok();
+}
+
 std::pair<int, int> RunService(const policy::Policy& p, const policy::Service& s, history::History& h,
                                const Globals& g) {
   int ran = 0, failed = 0;
+  Status before = RunHooks(s.hooks.before, s.name, "before");
   for (const auto& tref : s.targets) {
     const policy::Target* t = p.FindTarget(tref.name);
     history::Job job;
@@ -230,7 +251,9 @@ std::pair<int, int> RunService(const policy::Policy& p, const policy::Service& s
     job.target = tref.name;
     job.start = TheClock().Now();
     std::vector<std::string> ids;
-    auto r = t ? BackupToTarget(s, *t, ids) : Result<std::pair<uint64_t, uint64_t>>(NotFound("unknown target"));
+    auto r = !before.ok() ? Result<std::pair<uint64_t, uint64_t>>(before)
+             : t          ? BackupToTarget(s, *t, ids)
+                          : Result<std::pair<uint64_t, uint64_t>>(NotFound("unknown target"));
     job.end = TheClock().Now();
     job.ok = r.ok();
     if (r.ok()) {
@@ -252,6 +275,13 @@ std::pair<int, int> RunService(const policy::Policy& p, const policy::Service& s
     else if (!g.quiet)
       std::printf("%s -> %s: %s%s\n", s.name.c_str(), tref.name.c_str(), job.ok ? "ok" : "FAILED: ",
                   job.error.c_str());
+  }
+  if (before.ok()) {
+    Status after = RunHooks(s.hooks.after, s.name, "after");
+    if (!after.ok()) {
+      std::fprintf(stderr, "lifeboat: %s: %s\n", s.name.c_str(), after.message().c_str());
+      ++failed;
+    }
   }
   return {ran, failed};
 }

@@ -129,6 +129,19 @@ class PolicyTest(lbtest.LBTestCase):
         web = [s for s in st["services"] if s["service"] == "web"][0]
         self.assertIn("false", web["last_error"])
 
+    def test_hooks_run_before_and_after_and_a_failing_hook_fails_the_job(self):
+        marker = self.path("hook-marker")
+        text = open(self.policy).read().replace(
+            'depends_on = ["web"]',
+            'depends_on = ["web"]\nhooks = {{ before = ["echo before >> {m}"], after = ["echo after-$LIFEBOAT_SERVICE >> {m}"] }}'.format(m=marker))
+        lbtest.write_file(self.policy, text)
+        self.lb.run(["run", self.policy, "db"])
+        self.assertEqual(open(marker).read().split(), ["before", "after-db"])
+        lbtest.write_file(self.policy, text.replace("echo before >>", "false >>"))
+        jobs = self.lb.run_jsonl(["run", self.policy, "db", "--force"], expect=lbtest.EXIT_FATAL)
+        self.assertFalse(jobs[0]["ok"])
+        self.assertIn("before hook", jobs[0]["error"])
+
     def test_malformed_policy_is_one_line_with_position(self):
         lines = open(self.policy).read().splitlines()
         bad = lines.index('rpo = "1h"')
