@@ -5,28 +5,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json_checked.h"
+
 namespace lb::repo {
 
 using nlohmann::json;
+using json_checked::Int;
+using json_checked::OptInt;
+using json_checked::Str;
 
 namespace {
 
-// Reads an integer of type T; throws (caught below as kCorrupt) for floats, strings
-// and values out of range (nlohmann's get<T>() would truncate, or be undefined).
-template <typename T>
-T Int(const json& j, const char* what) {
-  if (j.is_number_unsigned()) {
-    uint64_t v = j.get<uint64_t>();
-    if (!std::in_range<T>(v)) throw std::out_of_range(std::string(what) + " out of range");
-    return static_cast<T>(v);
-  }
-  if (j.is_number_integer()) {
-    int64_t v = j.get<int64_t>();
-    if (!std::in_range<T>(v)) throw std::out_of_range(std::string(what) + " out of range");
-    return static_cast<T>(v);
-  }
-  throw std::invalid_argument(std::string(what) + " is not an integer");
-}
 
 bool IsLowerHex(const std::string& s) {
   for (char ch : s)

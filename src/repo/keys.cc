@@ -8,9 +8,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json_checked.h"
+
 namespace lb::repo {
 
 using nlohmann::json;
+using json_checked::Int;
+using json_checked::OptInt;
+using json_checked::Str;
 
 namespace {
 
@@ -33,28 +38,7 @@ Result<Bytes> UnB64(const std::string& s) {
   return out;
 }
 
-// Reads an integer of type T; throws (caught by the callers as kCorrupt) for
-// anything else: floats, strings, values out of T's range. nlohmann's get<T>()
-// would silently truncate floats (undefined behaviour when out of range).
-template <typename T>
-T Int(const json& j, const char* what) {
-  if (j.is_number_unsigned()) {
-    uint64_t v = j.get<uint64_t>();
-    if (!std::in_range<T>(v)) throw std::out_of_range(std::string(what) + " out of range");
-    return static_cast<T>(v);
-  }
-  if (j.is_number_integer()) {
-    int64_t v = j.get<int64_t>();
-    if (!std::in_range<T>(v)) throw std::out_of_range(std::string(what) + " out of range");
-    return static_cast<T>(v);
-  }
-  throw std::invalid_argument(std::string(what) + " is not an integer");
-}
 
-const std::string& Str(const json& j, const char* what) {
-  if (!j.is_string()) throw std::invalid_argument(std::string(what) + " is not a string");
-  return j.get_ref<const std::string&>();
-}
 
 Result<crypto::Key> KeyFromB64(const json& j, const char* field) {
   LB_ASSIGN_OR_RETURN(Bytes b, UnB64(Str(j.at(field), field)));

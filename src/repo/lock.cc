@@ -10,9 +10,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json_checked.h"
+
 namespace lb::repo {
 
 using nlohmann::json;
+using json_checked::Int;
+using json_checked::OptInt;
+using json_checked::Str;
 using storage::FileKind;
 
 namespace {
@@ -26,25 +31,7 @@ std::string Hostname() {
   return buf;
 }
 
-template <typename T>
-T Int(const json& j, const char* what) {
-  if (j.is_number_unsigned()) {
-    uint64_t v = j.get<uint64_t>();
-    if (!std::in_range<T>(v)) throw std::out_of_range(std::string(what) + " out of range");
-    return static_cast<T>(v);
-  }
-  if (j.is_number_integer()) {
-    int64_t v = j.get<int64_t>();
-    if (!std::in_range<T>(v)) throw std::out_of_range(std::string(what) + " out of range");
-    return static_cast<T>(v);
-  }
-  throw std::invalid_argument(std::string(what) + " is not an integer");
-}
 
-const std::string& Str(const json& j, const char* what) {
-  if (!j.is_string()) throw std::invalid_argument(std::string(what) + " is not a string");
-  return j.get_ref<const std::string&>();
-}
 
 std::string Describe(const LockInfo& l) {
   return std::string(l.exclusive ? "exclusively " : "") + "by pid " + std::to_string(l.pid) +

@@ -6,9 +6,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json_checked.h"
+
 namespace lb::snapshot {
 
 using nlohmann::json;
+using json_checked::Int;
+using json_checked::OptInt;
+using json_checked::Str;
 
 namespace {
 
@@ -29,30 +34,7 @@ Id IdFromBin(const json& j) {
   return Id::FromBytes(b);
 }
 
-// Reads an integer of type T; throws (caught as kCorrupt) for floats, booleans and
-// values out of range: nlohmann's get<T>() truncates floats (undefined behaviour
-// when out of range) and wraps integers.
-template <typename T>
-T Int(const json& j, const char* what) {
-  if (j.is_number_unsigned()) {
-    uint64_t v = j.get<uint64_t>();
-    if (!std::in_range<T>(v)) throw std::out_of_range(std::string(what) + " out of range");
-    return static_cast<T>(v);
-  }
-  if (j.is_number_integer()) {
-    int64_t v = j.get<int64_t>();
-    if (!std::in_range<T>(v)) throw std::out_of_range(std::string(what) + " out of range");
-    return static_cast<T>(v);
-  }
-  throw std::runtime_error(std::string(what) + " is not an integer");
-}
 
-// An optional integer field of map `j`.
-template <typename T>
-T OptInt(const json& j, const char* key, T def) {
-  auto it = j.find(key);
-  return it == j.end() ? def : Int<T>(*it, key);
-}
 
 const json& Array(const json& j, const char* what) {
   if (!j.is_array()) throw std::runtime_error(std::string(what) + " is not an array");
