@@ -76,6 +76,24 @@ std::string JoinPath(const std::string& dir, const std::string& name) {
   return dir == "/" ? "/" + name : dir + "/" + name;
 }
 
+// Field-by-field equality of what a tree stores (atime is not stored).
+bool SameNode(const Node& a, const Node& b) {
+  const fs::Metadata &x = a.meta, &y = b.meta;
+  return a.name == b.name && x.type == y.type && x.mode == y.mode && x.uid == y.uid &&
+         x.gid == y.gid && x.user == y.user && x.group == y.group && x.size == y.size &&
+         x.mtime_ns == y.mtime_ns && x.ctime_ns == y.ctime_ns && x.inode == y.inode &&
+         x.device == y.device && x.nlink == y.nlink && x.rdev == y.rdev &&
+         x.symlink_target == y.symlink_target && x.xattrs == y.xattrs && a.content == b.content &&
+         a.subtree == b.subtree && a.error == b.error;
+}
+
+bool SameTree(const Tree& a, const Tree& b) {
+  if (a.nodes.size() != b.nodes.size()) return false;
+  for (size_t i = 0; i < a.nodes.size(); ++i)
+    if (!SameNode(a.nodes[i], b.nodes[i])) return false;
+  return true;
+}
+
 bool Unchanged(const Node& old, const fs::Metadata& now) {
   return old.meta.type == fs::FileType::kRegular && old.error.empty() &&
          old.meta.size == now.size && old.meta.mtime_ns == now.mtime_ns &&
@@ -436,6 +454,8 @@ lb::Result<Id> Walker::ArchiveDirContents(const fs::Dir& dir, const std::string&
     tree.nodes.push_back(std::move(*node));
   }
   LB_RETURN_IF_ERROR(FinishFiles(tree, jobs, abs));
+  // An unchanged directory has the parent's tree: skip encoding and hashing it.
+  if (parent_tree && SameTree(*parent_tree, tree)) return parent_node->subtree;
   return StoreTree(tree);
 }
 
