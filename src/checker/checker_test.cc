@@ -47,6 +47,7 @@ class CheckerTest : public ::testing::Test {
     snapshot::Snapshot s;
     s.tree = tree->first;
     ASSERT_TRUE((*r)->SaveSnapshotFile(snapshot::EncodeSnapshot(s)).ok());
+    tree_ = tree->first;
     plan_ = std::make_shared<storage::FaultPlan>();
   }
   void TearDown() override { fsys::remove_all(dir_); }
@@ -66,6 +67,7 @@ class CheckerTest : public ::testing::Test {
 
   std::string dir_;
   std::shared_ptr<storage::FaultPlan> plan_;
+  Id tree_;
 };
 
 Options ReadAll() {
@@ -94,12 +96,24 @@ TEST_F(CheckerTest, TransientBadReadIsNotDamage) {
 }
 
 TEST_F(CheckerTest, FlippedBitIsNamedWithTheAffectedPath) {
-  auto packs = Packs();
+  // Damage a pack that holds only file data (not the tree), so that the
+  // structure check cannot notice it and only --read-data does.
+  std::string tree_pack;
+  {
+    auto repo = Open();
+    tree_pack = repo->index().Find(tree_)->pack->id.Hex();
+  }
+  std::vector<fsys::path> packs;
+  for (const auto& p : Packs())
+    if (p.filename().string() != tree_pack) packs.push_back(p);
   ASSERT_FALSE(packs.empty());
   {
     std::fstream f(packs[0], std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(30);
+    char c = 0;
+    f.get(c);
     f.seekp(30);
-    f.put('\x55');
+    f.put(static_cast<char>(c ^ 0x55));  // always a change (writing a constant may not be)
   }
   auto repo = Open();
   Options structure;
