@@ -128,14 +128,11 @@ std::string HumanBytes(uint64_t n) {
 }
 
 nlohmann::json SummaryFields(const snapshot::Summary& s) {
-  return {{"files_new", s.files_new},         {"files_changed", s.files_changed},
-          {"files_unmodified", s.files_unmodified}, {"dirs_new", s.dirs_new},
-          {"dirs_changed", s.dirs_changed},   {"dirs_unmodified", s.dirs_unmodified},
-          {"data_blobs", s.data_blobs},       {"tree_blobs", s.tree_blobs},
-          {"blobs_added", s.data_blobs + s.tree_blobs},
-          {"bytes_read", s.bytes_read},       {"bytes_added", s.bytes_added},
-          {"bytes_stored", s.bytes_stored},   {"total_files", s.total_files},
-          {"total_bytes", s.total_bytes},     {"duration_s", s.duration_s}};
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& c : snapshot::kSummaryCounters) j[c.name] = s.*c.field;
+  j["blobs_added"] = s.data_blobs + s.tree_blobs;
+  j["duration_s"] = s.duration_s;
+  return j;
 }
 
 }  // namespace lb::app

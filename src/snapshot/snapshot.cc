@@ -191,31 +191,16 @@ Node NodeFromJson(const json& j) {
 }
 
 json SummaryToJson(const Summary& s) {
-  return {{"files_new", s.files_new},       {"files_changed", s.files_changed},
-          {"files_unmodified", s.files_unmodified}, {"dirs_new", s.dirs_new},
-          {"dirs_changed", s.dirs_changed}, {"dirs_unmodified", s.dirs_unmodified},
-          {"data_blobs", s.data_blobs},     {"tree_blobs", s.tree_blobs},
-          {"bytes_read", s.bytes_read},     {"bytes_added", s.bytes_added},
-          {"bytes_stored", s.bytes_stored}, {"total_files", s.total_files},
-          {"total_bytes", s.total_bytes},   {"duration_s", s.duration_s}};
+  json j = json::object();
+  for (const auto& c : kSummaryCounters) j[c.name] = s.*c.field;
+  j["duration_s"] = s.duration_s;
+  return j;
 }
 
 Summary SummaryFromJson(const json& j) {
   Map(j, "summary");
   Summary s;
-  s.files_new = OptInt<uint64_t>(j, "files_new", 0);
-  s.files_changed = OptInt<uint64_t>(j, "files_changed", 0);
-  s.files_unmodified = OptInt<uint64_t>(j, "files_unmodified", 0);
-  s.dirs_new = OptInt<uint64_t>(j, "dirs_new", 0);
-  s.dirs_changed = OptInt<uint64_t>(j, "dirs_changed", 0);
-  s.dirs_unmodified = OptInt<uint64_t>(j, "dirs_unmodified", 0);
-  s.data_blobs = OptInt<uint64_t>(j, "data_blobs", 0);
-  s.tree_blobs = OptInt<uint64_t>(j, "tree_blobs", 0);
-  s.bytes_read = OptInt<uint64_t>(j, "bytes_read", 0);
-  s.bytes_added = OptInt<uint64_t>(j, "bytes_added", 0);
-  s.bytes_stored = OptInt<uint64_t>(j, "bytes_stored", 0);
-  s.total_files = OptInt<uint64_t>(j, "total_files", 0);
-  s.total_bytes = OptInt<uint64_t>(j, "total_bytes", 0);
+  for (const auto& c : kSummaryCounters) s.*c.field = OptInt<uint64_t>(j, c.name, 0);
   s.duration_s = j.value("duration_s", 0.0);
   return s;
 }

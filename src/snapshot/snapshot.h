@@ -41,6 +41,22 @@ struct Summary {
   double duration_s = 0;
 };
 
+// The integer counters of Summary by their stored (and --json) names; the one
+// list the codec and the CLI's JSON output both use.
+struct SummaryCounter {
+  const char* name;
+  uint64_t Summary::*field;
+};
+inline constexpr SummaryCounter kSummaryCounters[] = {
+    {"files_new", &Summary::files_new},       {"files_changed", &Summary::files_changed},
+    {"files_unmodified", &Summary::files_unmodified}, {"dirs_new", &Summary::dirs_new},
+    {"dirs_changed", &Summary::dirs_changed}, {"dirs_unmodified", &Summary::dirs_unmodified},
+    {"data_blobs", &Summary::data_blobs},     {"tree_blobs", &Summary::tree_blobs},
+    {"bytes_read", &Summary::bytes_read},     {"bytes_added", &Summary::bytes_added},
+    {"bytes_stored", &Summary::bytes_stored}, {"total_files", &Summary::total_files},
+    {"total_bytes", &Summary::total_bytes},
+};
+
 struct Snapshot {
   TimeNs time = 0;
   std::string host;
