@@ -11,6 +11,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "app/backends.h"
 #include "app/commands.h"
 #include "archiver/archiver.h"
 #include "history/history.h"
@@ -86,10 +87,9 @@ Result<std::string> TargetPassword(const policy::Target& t) {
 }
 
 Result<std::unique_ptr<repo::Repository>> OpenTarget(const policy::Target& t) {
-  if (t.url.rfind("s3:", 0) == 0 || t.url.rfind("rest:", 0) == 0)
-    return Unsupported("target " + t.name + ": " + t.url + " needs a storage backend this build lacks");
   LB_ASSIGN_OR_RETURN(std::string pw, TargetPassword(t));
-  return repo::Repository::Open(MakeBackend(t.url), pw);
+  LB_ASSIGN_OR_RETURN_CTX(auto backend, OpenBackend(t.url), "target " + t.name);
+  return repo::Repository::Open(std::move(backend), pw);
 }
 
 policy::History BuildHistory(const policy::Policy& p, history::History& h) {

@@ -1,4 +1,5 @@
 #include "app/common.h"
+#include "app/backends.h"
 
 #include <pwd.h>
 #include <termios.h>
@@ -58,7 +59,9 @@ std::string ReadPassword(const Globals& g, const std::string& prompt) {
 }
 
 std::unique_ptr<storage::Backend> MakeBackend(const std::string& location) {
-  return storage::NewRetryingBackend(storage::NewLocalBackend(location));
+  auto b = OpenBackend(location);
+  if (!b.ok()) Fail(b.status());
+  return std::move(b).value();
 }
 
 std::string RepoPath(const Globals& g) {

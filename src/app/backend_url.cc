@@ -1,0 +1,21 @@
+#include "app/backends.h"
+#include "storage/wrappers.h"
+
+namespace lb::app {
+
+static bool HasScheme(const std::string& s, const char* scheme) {
+  return s.rfind(scheme, 0) == 0;
+}
+
+Result<std::unique_ptr<storage::Backend>> OpenBackend(const std::string& location) {
+  if (location.empty()) return InvalidArgument("empty repository location");
+  if (HasScheme(location, "s3:")) return OpenS3Backend(location);
+  if (HasScheme(location, "ec:")) return OpenErasureBackend(location);
+  if (HasScheme(location, "rest:"))
+    return InvalidArgument("repository location " + location +
+                           ": the rest: scheme is not supported by this version");
+  return std::unique_ptr<storage::Backend>(
+      storage::NewRetryingBackend(storage::NewLocalBackend(location)));
+}
+
+}  // namespace lb::app

@@ -1,0 +1,24 @@
+// Repository locations -> storage stacks. One function per URL scheme, each in its own
+// file, so schemes are added without touching the others:
+//   /path or file path      local directory            (backend_url.cc)
+//   s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX]            (backend_s3.cc)
+//   ec:K+M:LOC1,LOC2,...    erasure coding over K+M member locations (backend_ec.cc)
+// Errors: kInvalidArgument for a malformed location (exit 2), other codes as the backend
+// reports them. Every returned backend is safe for concurrent use.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "base/status.h"
+#include "storage/backend.h"
+
+namespace lb::app {
+
+// The full stack for a location: the scheme's backend wrapped in retries.
+Result<std::unique_ptr<storage::Backend>> OpenBackend(const std::string& location);
+
+Result<std::unique_ptr<storage::Backend>> OpenS3Backend(const std::string& url);
+Result<std::unique_ptr<storage::Backend>> OpenErasureBackend(const std::string& url);
+
+}  // namespace lb::app
