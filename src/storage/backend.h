@@ -24,6 +24,10 @@ enum class FileKind { kConfig, kKey, kData, kIndex, kSnapshot, kLock };
 
 const char* FileKindDir(FileKind k);  // "config", "keys", "data", "index", "snapshots", "locks"
 
+// A file name every backend accepts: 1-255 characters of [A-Za-z0-9_.-], not starting
+// with '.'. Save of any other name is kInvalidArgument.
+bool ValidFileName(const std::string& name);
+
 struct Handle {
   FileKind kind;
   std::string name;  // for kConfig, "config"; otherwise a file name without '/'

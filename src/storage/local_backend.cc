@@ -1,3 +1,5 @@
+#include <cctype>
+#include <vector>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -10,6 +12,13 @@
 #include "storage/backend.h"
 
 namespace lb::storage {
+
+bool ValidFileName(const std::string& name) {
+  if (name.empty() || name.size() > 255 || name[0] == '.') return false;
+  for (unsigned char c : name)
+    if (!std::isalnum(c) && c != '_' && c != '.' && c != '-') return false;
+  return true;
+}
 
 const char* FileKindDir(FileKind k) {
   switch (k) {
@@ -156,11 +165,13 @@ class LocalBackend final : public Backend {
     }
     const std::string dir = root_ + "/" + FileKindDir(kind);
     if (kind != FileKind::kData) return ListDir(dir, fn, /*allow_missing=*/true);
-    char sub[3];
-    for (int i = 0; i < 256; ++i) {
-      std::snprintf(sub, sizeof sub, "%02x", i);
-      LB_RETURN_IF_ERROR(ListDir(dir + "/" + sub, fn, /*allow_missing=*/true));
-    }
+    // data/XX/ for every two-character prefix present (names are usually hex ids).
+    std::vector<std::string> subs;
+    LB_RETURN_IF_ERROR(ListDir(dir, [&](const std::string& n, uint64_t) {
+      if (n.size() == 2) subs.push_back(n);
+      return Status::Ok();
+    }, /*allow_missing=*/true));
+    for (const auto& sub : subs) LB_RETURN_IF_ERROR(ListDir(dir + "/" + sub, fn, /*allow_missing=*/true));
     return Status::Ok();
   }
 
@@ -173,7 +184,7 @@ class LocalBackend final : public Backend {
 
  private:
   static Status CheckName(const Handle& h) {
-    if (h.name.empty() || h.name.find('/') != std::string::npos || h.name[0] == '.')
+    if (!ValidFileName(h.name))
       return InvalidArgument("invalid file name '" + h.name + "'");
     if (h.kind == FileKind::kData && h.name.size() < 2)
       return InvalidArgument("data file name too short: '" + h.name + "'");
