@@ -3,6 +3,19 @@
 
 namespace lb::app {
 
+BackendOptions& TheBackendOptions() {
+  static BackendOptions options;
+  return options;
+}
+
+Status AddExtendedOption(BackendOptions& o, const std::string& key_value) {
+  const auto eq = key_value.find('=');
+  if (eq == std::string::npos || eq == 0)
+    return InvalidArgument("option '" + key_value + "' is not key=value");
+  o.extended[key_value.substr(0, eq)] = key_value.substr(eq + 1);
+  return Status::Ok();
+}
+
 static bool HasScheme(const std::string& s, const char* scheme) {
   return s.rfind(scheme, 0) == 0;
 }

@@ -7,6 +7,7 @@
 // reports them. Every returned backend is safe for concurrent use.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -14,6 +15,17 @@
 #include "storage/backend.h"
 
 namespace lb::app {
+
+// How backends are opened, from the global flags. main() fills the process-wide
+// instance (TheBackendOptions) while parsing, before any command runs; OpenBackend
+// reads it. Not for concurrent modification.
+struct BackendOptions {
+  unsigned connections = 8;                    // --connections: requests in flight
+  std::map<std::string, std::string> extended;  // -o key=value, e.g. s3.ca-file=F
+};
+BackendOptions& TheBackendOptions();
+// Parses one "-o key=value"; kInvalidArgument when there is no '=' or no key.
+Status AddExtendedOption(BackendOptions& o, const std::string& key_value);
 
 // The full stack for a location: the scheme's backend wrapped in retries.
 Result<std::unique_ptr<storage::Backend>> OpenBackend(const std::string& location);

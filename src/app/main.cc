@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "app/backends.h"
 #include "app/commands.h"
 #include "crypto/crypto.h"
 
@@ -45,6 +46,15 @@ int main(int argc, char** argv) {
   app.add_flag("--json", g.json, "machine-readable output");
   app.add_flag("-q,--quiet", g.quiet, "print nothing but errors");
   app.add_option("--threads", g.threads, "worker threads (default: one per core)");
+  app.add_option("--connections", TheBackendOptions().connections,
+                 "storage requests in flight at once (S3; default 8)")
+      ->check(CLI::Range(1u, 256u));
+  app.add_option("-o,--option",
+                 "backend option key=value, repeatable (e.g. s3.ca-file=F, s3.bucket-lookup=virtual)")
+      ->each([](const std::string& kv) {
+        if (lb::Status st = AddExtendedOption(TheBackendOptions(), kv); !st.ok())
+          throw CLI::ValidationError(st.message());
+      });
 
   int exit_code = kExitOk;
   RegisterInit(app, g);
