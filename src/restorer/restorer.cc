@@ -91,8 +91,9 @@ std::string JoinPath(const std::string& dir, const std::string& name) {
 
 class Restorer {
  public:
-  Restorer(repo::Repository& repo, const Options& opt)
-      : repo_(repo), opt_(opt), pool_(opt.threads ? opt.threads : ThreadPool::DefaultThreads()) {
+  Restorer(repo::Repository& repo, const Options& opt, bool verify_only = false)
+      : repo_(repo), opt_(opt), verify_only_(verify_only),
+        pool_(opt.threads ? opt.threads : ThreadPool::DefaultThreads()) {
     chown_ = fs::IsRoot();
   }
 
@@ -101,7 +102,7 @@ class Restorer {
     root.abs = "/";
     root.materialised = true;
     if (!opt_.dry_run) {
-      auto d = fs::Dir::OpenOrCreate(opt_.target);
+      auto d = verify_only_ ? fs::Dir::Open(opt_.target) : fs::Dir::OpenOrCreate(opt_.target);
       if (!d.ok()) return d.status().WithContext("target " + opt_.target);
       root.dir = std::make_shared<fs::Dir>(std::move(d).value());
     }
@@ -119,7 +120,7 @@ class Restorer {
     LB_RETURN_IF_ERROR(Materialise(*c.parent));
     c.materialised = true;
     if (opt_.dry_run) return Status::Ok();
-    LB_RETURN_IF_ERROR(c.parent->dir->MakeDir(c.name));
+    if (!verify_only_) LB_RETURN_IF_ERROR(c.parent->dir->MakeDir(c.name));
     LB_ASSIGN_OR_RETURN(fs::Dir d, c.parent->dir->OpenDir(c.name));
     c.dir = std::make_shared<fs::Dir>(std::move(d));
     return Status::Ok();
@@ -158,7 +159,7 @@ class Restorer {
     if (!child.materialised) return Status::Ok();
     ++stats_.dirs;
     Report(abs, node.meta);
-    if (opt_.dry_run) return Status::Ok();
+    if (opt_.dry_run || verify_only_) return Status::Ok();
     child.dir.reset();
     return Apply(*parent.dir, node, abs);
   }
@@ -174,10 +175,17 @@ class Restorer {
   Status RestoreLeaf(DirCtx& ctx, const Node& node, const std::string& abs) {
     LB_RETURN_IF_ERROR_CTX(Materialise(ctx), abs);
     const fs::Metadata& m = node.meta;
-    if (m.type == fs::FileType::kRegular) return RestoreFile(ctx, node, abs);
+    if (m.type == fs::FileType::kRegular)
+      return verify_only_ ? VerifyFile(ctx, node, abs) : RestoreFile(ctx, node, abs);
     ++stats_.others;
     Report(abs, m);
     if (opt_.dry_run) return Status::Ok();
+    if (verify_only_) {
+      auto st = ctx.dir->StatBasic(node.name);
+      if (!st.ok()) return st.status().WithContext("verify " + abs);
+      if (st->type != m.type) return Corrupt("verify " + abs + ": wrong file type");
+      return Status::Ok();
+    }
     if (opt_.overwrite == Overwrite::kNever && ctx.dir->StatBasic(node.name).ok()) {
       ++stats_.skipped;
       return Status::Ok();
@@ -243,6 +251,25 @@ class Restorer {
     return Status::Ok();
   }
 
+  // Verification pass: the file must exist and hold exactly the node's chunks.
+  Status VerifyFile(DirCtx& ctx, const Node& node, const std::string& abs) {
+    ++stats_.files;
+    stats_.bytes += node.meta.size;
+    Report(abs, node.meta);
+    std::shared_ptr<fs::Dir> dir = ctx.dir;
+    Pending* pending = &ctx.pending;
+    pending->Add();
+    pool_.Submit([this, dir, &node, abs, pending] {
+      Status st;
+      auto ok = Matches(*dir, node);
+      if (!ok.ok()) st = ok.status().WithContext("verify " + abs);
+      else if (!*ok) st = Corrupt("verify " + abs + ": content does not match the snapshot's chunks");
+      else ++verified_;
+      pending->Done(st);
+    });
+    return Status::Ok();
+  }
+
   Status WriteContent(const fs::File& f, const Node& node) {
     uint64_t offset = 0;
     for (const Id& id : node.content) {
@@ -276,6 +303,7 @@ class Restorer {
 
   repo::Repository& repo_;
   const Options& opt_;
+  const bool verify_only_;
   ThreadPool pool_;
   bool chown_ = false;
   Stats stats_;
@@ -288,6 +316,12 @@ class Restorer {
 Result<Stats> Restore(repo::Repository& repo, const snapshot::Snapshot& snap,
                       const Options& options) {
   Restorer r(repo, options);
+  return r.Run(snap);
+}
+
+Result<Stats> Verify(repo::Repository& repo, const snapshot::Snapshot& snap,
+                     const Options& options) {
+  Restorer r(repo, options, /*verify_only=*/true);
   return r.Run(snap);
 }
 

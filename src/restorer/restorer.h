@@ -45,4 +45,14 @@ struct Stats {
 Result<Stats> Restore(repo::Repository& repo, const snapshot::Snapshot& snap,
                       const Options& options);
 
+// Checks a restored copy below options.target without writing anything: every
+// regular file must exist and hold exactly its recorded chunks (re-read and
+// re-hashed), every directory and other entry must exist with its type.
+// Honours includes/excludes/threads; ignores overwrite, dry_run and verify.
+// Stats count what was checked (files, dirs, others, bytes; verified = files
+// that matched). The first mismatch or missing entry is the error (kCorrupt
+// for wrong content, kNotFound for a missing entry).
+Result<Stats> Verify(repo::Repository& repo, const snapshot::Snapshot& snap,
+                     const Options& options);
+
 }  // namespace lb::restorer
