@@ -24,8 +24,6 @@
 
 namespace lb::app {
 
-namespace {
-
 policy::Policy LoadPolicy(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw Failure{kExitFatal, "cannot read policy file " + path};
@@ -36,8 +34,6 @@ policy::Policy LoadPolicy(const std::string& path) {
   return std::move(p).value();
 }
 
-}  // namespace
-
 policy::Zone ZoneOf(const policy::Policy& p) {
   if (p.zone) return *p.zone;
   time_t now = time(nullptr);
@@ -45,10 +41,6 @@ policy::Zone ZoneOf(const policy::Policy& p) {
   localtime_r(&now, &tm);
   return policy::Zone::FixedOffset(static_cast<int32_t>(tm.tm_gmtoff));
 }
-
-namespace {
-
-}  // namespace
 
 std::string DefaultHistoryPath() {
   if (const char* p = std::getenv("LIFEBOAT_HISTORY")) return p;
@@ -59,10 +51,6 @@ std::string DefaultHistoryPath() {
   return base + "/lifeboat/history.db";
 }
 
-namespace {
-
-}  // namespace
-
 std::unique_ptr<history::History> OpenHistory(const std::string& path) {
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
@@ -70,8 +58,6 @@ std::unique_ptr<history::History> OpenHistory(const std::string& path) {
   if (!h.ok()) Fail(h.status());
   return std::move(h).value();
 }
-
-namespace {
 
 Result<std::string> TargetPassword(const policy::Target& t) {
   if (!t.password_env.empty()) {
@@ -99,16 +85,21 @@ policy::History BuildHistory(const policy::Policy& p, history::History& h) {
     auto to_run = [](const history::Job& j) { return policy::BackupRun{j.start, j.end, j.ok, j.bytes}; };
     if (auto j = h.Last(s.name, "backup"); j.ok() && *j) sh.last_backup = to_run(**j);
     if (auto j = h.LastOk(s.name, "backup"); j.ok() && *j) sh.last_good_backup = to_run(**j);
-    if (auto j = h.LastOk(s.name, "drill"); j.ok() && *j) {
+    // The latest drill decides pass/fail; the latest good one gives the timings.
+    auto last_drill = h.Last(s.name, "drill");
+    auto good_drill = h.LastOk(s.name, "drill");
+    if (last_drill.ok() && *last_drill) {
       policy::DrillRun d;
-      d.when = (*j)->end;
-      d.ok = true;
-      d.bytes = (*j)->bytes;
-      try {
-        auto det = nlohmann::json::parse((*j)->details);
-        d.restore_seconds = det.value("restore_seconds", 0.0);
-        d.validation_seconds = det.value("validation_seconds", 0.0);
-      } catch (const std::exception&) {
+      d.when = (**last_drill).end;
+      d.ok = (**last_drill).ok;
+      if (good_drill.ok() && *good_drill) {
+        d.bytes = (**good_drill).bytes;
+        try {
+          auto det = nlohmann::json::parse((**good_drill).details);
+          d.restore_seconds = det.value("restore_seconds", 0.0);
+          d.validation_seconds = det.value("validation_seconds", 0.0);
+        } catch (const std::exception&) {
+        }
       }
       sh.last_drill = d;
     }
@@ -116,6 +107,8 @@ policy::History BuildHistory(const policy::Policy& p, history::History& h) {
   }
   return out;
 }
+
+namespace {
 
 // Durations for people: whole seconds once past one second.
 std::string Human(std::optional<int64_t> ns) {
@@ -285,10 +278,6 @@ std::pair<int, int> RunService(const policy::Policy& p, const policy::Service& s
   }
   return {ran, failed};
 }
-
-namespace {
-
-}  // namespace
 
 void RegisterPolicy(CLI::App& app, Globals& g) {
   auto* pol = app.add_subcommand("policy", "work with a policy file (TOML)");

@@ -6,6 +6,7 @@
 
 #include "app/common.h"
 #include "history/history.h"
+#include "policy/objectives.h"
 #include "policy/policy.h"
 
 namespace lb::app {
@@ -27,11 +28,18 @@ void RegisterPlan(CLI::App& app, Globals& g);
 void RegisterRun(CLI::App& app, Globals& g, int& exit_code);
 void RegisterStatus(CLI::App& app, Globals& g, int& exit_code);
 void RegisterDaemon(CLI::App& app, Globals& g);
+void RegisterDrill(CLI::App& app, Globals& g, int& exit_code);
+void RegisterDrills(CLI::App& app, Globals& g, int& exit_code);
 
 // Shared by run and daemon (cmd_policy.cc).
 std::string DefaultHistoryPath();
 std::unique_ptr<history::History> OpenHistory(const std::string& path);
 policy::Zone ZoneOf(const policy::Policy& p);
+policy::Policy LoadPolicy(const std::string& path);  // throws Failure on any error
+Result<std::string> TargetPassword(const policy::Target& t);
+Result<std::unique_ptr<repo::Repository>> OpenTarget(const policy::Target& t);
+// The facts `plan`/`status` need, from the history database.
+policy::History BuildHistory(const policy::Policy& p, history::History& h);
 std::pair<int, int> RunService(const policy::Policy& p, const policy::Service& s, history::History& h,
                                const Globals& g);
 

@@ -74,6 +74,8 @@ int main(int argc, char** argv) {
   RegisterRun(app, g, exit_code);
   RegisterStatus(app, g, exit_code);
   RegisterDaemon(app, g);
+  RegisterDrill(app, g, exit_code);
+  RegisterDrills(app, g, exit_code);
   app.add_subcommand("version", "print the version")->callback([] {
     std::cout << lb::app::ProgramVersion() << "\n";
   });
