@@ -30,6 +30,7 @@ void RegisterStatus(CLI::App& app, Globals& g, int& exit_code);
 void RegisterDaemon(CLI::App& app, Globals& g);
 void RegisterDrill(CLI::App& app, Globals& g, int& exit_code);
 void RegisterDrills(CLI::App& app, Globals& g, int& exit_code);
+void RegisterRecover(CLI::App& app, Globals& g, int& exit_code);
 
 // Shared by run and daemon (cmd_policy.cc).
 std::string DefaultHistoryPath();

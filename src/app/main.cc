@@ -76,6 +76,7 @@ int main(int argc, char** argv) {
   RegisterDaemon(app, g);
   RegisterDrill(app, g, exit_code);
   RegisterDrills(app, g, exit_code);
+  RegisterRecover(app, g, exit_code);
   app.add_subcommand("version", "print the version")->callback([] {
     std::cout << lb::app::ProgramVersion() << "\n";
   });

@@ -78,22 +78,22 @@ std::vector<std::string> SourceCopies(const policy::Service& s, const std::strin
   return out;
 }
 
-std::string ValidationDir(const policy::Service& s, const std::string& root) {
-  if (!s.sources.empty() && s.sources[0].type == policy::Source::Type::kPath)
-    return root + s.sources[0].path;
-  return root;
+std::string ValidationDir(const policy::Service& s, const std::vector<std::string>& copies) {
+  if (copies.empty()) return "/";
+  if (!s.sources.empty() && s.sources[0].type == policy::Source::Type::kPath) return copies[0];
+  return std::filesystem::path(copies[0]).parent_path().string();
 }
 
-std::map<std::string, std::string> ValidationEnv(const policy::Service& s, const std::string& root,
+std::map<std::string, std::string> ValidationEnv(const policy::Service& s, const std::string& sandbox,
+                                                 const std::vector<std::string>& copies,
                                                  const RecoveryPoint& point, const std::string& mode) {
   std::map<std::string, std::string> env{{"LIFEBOAT_SERVICE", s.name},
-                                         {"LIFEBOAT_SANDBOX", root},
+                                         {"LIFEBOAT_SANDBOX", sandbox},
                                          {"LIFEBOAT_MODE", mode}};
   if (!point.parts.empty()) {
     env["LIFEBOAT_SNAPSHOT"] = point.parts[0].entry.id.Hex();
     env["LIFEBOAT_SNAPSHOT_TIME"] = FormatTimeRfc3339(point.time);
   }
-  const auto copies = SourceCopies(s, root);
   for (size_t i = 0; i < copies.size(); ++i) env["LIFEBOAT_SOURCE_" + std::to_string(i + 1)] = copies[i];
   return env;
 }
@@ -217,8 +217,9 @@ Report RunDrill(repo::Repository& repo, const policy::Service& s, const Options&
 
   // validate
   if (s.drill && !s.drill->validate.empty()) {
-    auto v = RunValidation(s.drill->validate, ValidationDir(s, r.sandbox),
-                           ValidationEnv(s, r.sandbox, *point, "drill"), o.validation_timeout_ns, clock);
+    const auto copies = SourceCopies(s, r.sandbox);
+    auto v = RunValidation(s.drill->validate, ValidationDir(s, copies),
+                           ValidationEnv(s, r.sandbox, copies, *point, "drill"), o.validation_timeout_ns, clock);
     if (!v.ok()) {
       r.failures.push_back(v.status().message());
     } else {

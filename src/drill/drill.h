@@ -36,12 +36,14 @@ namespace lb::drill {
 // output at root/NAME.
 std::vector<std::string> SourceCopies(const policy::Service& s, const std::string& root);
 // The working directory of validation commands: the restored copy of the first
-// source (for a command source, the directory holding its output, i.e. root).
-std::string ValidationDir(const policy::Service& s, const std::string& root);
-// LIFEBOAT_SERVICE, LIFEBOAT_SANDBOX (= root), LIFEBOAT_SNAPSHOT (primary id),
-// LIFEBOAT_SNAPSHOT_TIME (RFC 3339 UTC), LIFEBOAT_SOURCE_1..N (SourceCopies),
+// source (for a command source, the directory holding its output).
+// `copies` as from SourceCopies (or staged copies in a recovery).
+std::string ValidationDir(const policy::Service& s, const std::vector<std::string>& copies);
+// LIFEBOAT_SERVICE, LIFEBOAT_SANDBOX (= sandbox), LIFEBOAT_SNAPSHOT (primary id),
+// LIFEBOAT_SNAPSHOT_TIME (RFC 3339 UTC), LIFEBOAT_SOURCE_1..N (= copies),
 // LIFEBOAT_MODE (`mode`: "drill" or "recover").
-std::map<std::string, std::string> ValidationEnv(const policy::Service& s, const std::string& root,
+std::map<std::string, std::string> ValidationEnv(const policy::Service& s, const std::string& sandbox,
+                                                 const std::vector<std::string>& copies,
                                                  const RecoveryPoint& point, const std::string& mode);
 
 // Restores every part of `point` below `root` (created if missing).

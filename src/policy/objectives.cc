@@ -177,6 +177,10 @@ Objective PlanRto(const Policy& p, const Service& s, const History& history, Tim
   return o;
 }
 
+std::optional<int64_t> OwnRestoreEstimate(const Service& s, const ServiceHistory& h) {
+  return OwnRestore(s, h).ns;
+}
+
 std::vector<ServicePlan> Plan(const Policy& p, const History& history, TimeNs now) {
   std::vector<ServicePlan> out;
   for (const Service& s : p.services)

@@ -82,6 +82,10 @@ struct ServicePlan {
   Objective rpo, rto;
 };
 
+// The service's own restore time (the RTO formula's `own`, without dependencies):
+// nullopt when it has no successful latest drill.
+std::optional<int64_t> OwnRestoreEstimate(const Service& s, const ServiceHistory& h);
+
 Objective PlanRpo(const Service& s, const ServiceHistory& h, TimeNs now);
 Objective PlanRto(const Policy& p, const Service& s, const History& history, TimeNs now);
 // One plan per service, in policy order. Services absent from `history` have
