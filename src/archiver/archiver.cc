@@ -111,7 +111,7 @@ class Walker {
   ~Walker() { pool_.Wait(); }
 
   lb::Result<Id> Run(const std::optional<Tree>& parent_root);
-  lb::Result<Id> RunStdin(const std::optional<Tree>& parent_root);
+  lb::Result<Id> RunStdin(TimeNs mtime);
 
   snapshot::Summary summary;
   std::vector<std::string> partial;
@@ -581,11 +581,12 @@ lb::Result<Id> Walker::Run(const std::optional<Tree>& parent_root) {
   return StoreTree(tree);
 }
 
-lb::Result<Id> Walker::RunStdin(const std::optional<Tree>& parent_root) {
-  (void)parent_root;
+lb::Result<Id> Walker::RunStdin(TimeNs mtime) {
   Node node;
   node.name = opt_.stdin_name;
   node.meta.type = fs::FileType::kRegular;
+  node.meta.mtime_ns = mtime;  // the stream has no time of its own: when it was read
+  node.meta.ctime_ns = mtime;
   node.meta.mode = 0644;
   node.meta.uid = ::getuid();
   node.meta.gid = ::getgid();
@@ -630,7 +631,7 @@ lb::Result<Result> Backup(repo::Repository& repo, const Options& options, const 
   Walker w(repo, options);
   if (options.on_progress && options.stdin_fd < 0)
     w.scanner_ = std::make_unique<Scanner>(options.paths, options.excludes, options.one_file_system);
-  lb::Result<Id> tree = options.stdin_fd >= 0 ? w.RunStdin(parent_root) : w.Run(parent_root);
+  lb::Result<Id> tree = options.stdin_fd >= 0 ? w.RunStdin(start) : w.Run(parent_root);
   if (!tree.ok()) return tree.status();
   if (!options.dry_run) LB_RETURN_IF_ERROR_CTX(repo.Flush(), "flush");
   if (options.before_snapshot) LB_RETURN_IF_ERROR(options.before_snapshot());
