@@ -11,11 +11,14 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <thread>
 
 #include "app/commands.h"
+#include "app/drill_job.h"
+#include "drill/drift.h"
 #include "history/history.h"
 #include "policy/lint.h"
 #include "policy/policy.h"
@@ -75,12 +78,15 @@ void RegisterDaemon(CLI::App& app, Globals& g) {
   auto hist = std::make_shared<std::string>(DefaultHistoryPath());
   auto max_conc = std::make_shared<int>(1);
   auto jitter = std::make_shared<std::string>("0s");
+  auto sandbox = std::make_shared<std::string>("/var/tmp");
   auto* cmd = app.add_subcommand("daemon", "run the scheduler for a policy file until SIGTERM (SIGHUP reloads)");
   cmd->add_option("FILE", *file, "policy file")->required();
   cmd->add_option("--history", *hist, "history database (env LIFEBOAT_HISTORY)");
   cmd->add_option("--max-concurrency", *max_conc, "jobs at once across services (default 1)")->check(CLI::Range(1, 64));
   cmd->add_option("--jitter", *jitter, "spread start times by up to this much (e.g. 2m)");
-  cmd->callback([&g, file, hist, max_conc, jitter] {
+  cmd->add_option("--drill-sandbox", *sandbox,
+                  "where drills (run on each service's drill.every) make their sandboxes (default /var/tmp)");
+  cmd->callback([&g, file, hist, max_conc, jitter, sandbox] {
     auto jit = policy::ParseDuration(*jitter == "0s" ? "1s" : *jitter);
     if (!jit.ok()) FailUsage(jit.status().message());
     auto loaded = ReadPolicy(*file);
@@ -95,6 +101,11 @@ void RegisterDaemon(CLI::App& app, Globals& g) {
     opt.seed = static_cast<uint64_t>(::getpid());
     opt.zone = ZoneOf(pol);
     std::vector<std::thread> jobs;
+    // Drills: one at a time, each service on its drill.every after its last attempt.
+    std::map<std::string, TimeNs> drill_attempt;
+    for (const auto& sv : pol.services)
+      if (auto j = h->Last(sv.name, "drill"); j.ok() && *j) drill_attempt[sv.name] = (**j).end;
+    bool drill_running = false;
     signal(SIGTERM, OnSignal);
     signal(SIGINT, OnSignal);
     signal(SIGHUP, OnSignal);
@@ -133,6 +144,32 @@ void RegisterDaemon(CLI::App& app, Globals& g) {
             Log("finished " + service.name + (ok ? ": ok" : ": FAILED"));
           });
         }
+        if (!drill_running)
+          for (const auto& sv : pol.services) {
+            auto it = drill_attempt.find(sv.name);
+            auto due = drill::NextDrillDue(sv, it == drill_attempt.end() ? std::nullopt : std::optional<TimeNs>(it->second), now);
+            const auto& ss = state.services[sv.name];
+            // Nothing to rehearse before the first good backup; never during a backup.
+            if (!due || *due > now || ss.running || !ss.last_good_start) continue;
+            drill_running = true;
+            drill_attempt[sv.name] = now;
+            Log("drill " + sv.name + ": due");
+            jobs.emplace_back([&, service = sv, policy_copy = pol] {
+              DrillRequest req;
+              req.options.sandbox_parent = *sandbox;
+              req.options.threads = g.threads;
+              std::string result = "cannot open the history database";
+              if (auto jh = history::History::Open(*hist); jh.ok()) {
+                drill::Report r = RunAndRecordDrill(policy_copy, service, req, **jh);
+                result = r.ok ? "passed in " + std::to_string(r.total_seconds) + " s" : "FAILED: " + r.failures.front();
+              }
+              std::lock_guard<std::mutex> l2(mu);
+              drill_running = false;
+              drill_attempt[service.name] = TheClock().Now();
+              Log("drill " + service.name + " " + result);
+            });
+            break;
+          }
         wake = scheduler::NextWakeup(pol, state, now, opt);
       }
       // Sleep until the next wake-up, waking every 200 ms for signals and finished jobs.

@@ -41,7 +41,7 @@ class PolicyTest(lbtest.LBTestCase):
                        {{ type = "command", name = "dump.txt", command = ["echo", "dumped"] }}]
             targets = ["hot", "second"]
             retention = {{ last = 2 }}
-            drill = {{ every = "7d", validate = ["test -s dump.txt"] }}
+            drill = {{ every = "7d", validate = ["test -s \\"$LIFEBOAT_SOURCE_2\\"", "test -s f"] }}
             [services.db]
             owner = "db"
             rpo = "2h"
@@ -98,7 +98,8 @@ class PolicyTest(lbtest.LBTestCase):
         import signal
         import subprocess
         import time
-        p = subprocess.Popen([self.lb.bin, "daemon", self.policy, "-q"], env=self.lb.env,
+        p = subprocess.Popen([self.lb.bin, "daemon", self.policy, "-q", "--drill-sandbox", self.path()],
+                             env=self.lb.env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             deadline = time.time() + 60
@@ -108,6 +109,13 @@ class PolicyTest(lbtest.LBTestCase):
                     break
                 time.sleep(0.5)
             self.assertTrue(st.get("ok"), "the daemon did not back up both services within 60 s")
+            # after its first good backup, each service is drilled (drill.every, never drilled yet)
+            while time.time() < deadline + 30:
+                d = self.lb.run_json(["drills", self.policy], expect=None)
+                if all(sv["drills"] for sv in d["services"]):
+                    break
+                time.sleep(0.5)
+            self.assertTrue(all(sv["drills"] and sv["drills"][-1]["ok"] for sv in d["services"]), d)
             p.send_signal(signal.SIGHUP)
             time.sleep(0.5)
             p.send_signal(signal.SIGTERM)
