@@ -6,6 +6,7 @@
 #include <map>
 
 #include "app/commands.h"
+#include "app/drill_job.h"
 #include "playbook/order.h"
 #include "playbook/recover.h"
 #include "policy/units.h"
@@ -107,10 +108,6 @@ void PrintPlan(const Globals& g, const policy::Policy& p, const std::vector<std:
 nlohmann::json ResultJson(const playbook::ServiceResult& r) {
   nlohmann::json swaps = nlohmann::json::array();
   for (const auto& w : r.swaps) swaps.push_back({{"destination", w.destination}, {"previous", w.previous}});
-  nlohmann::json cmds = nlohmann::json::array();
-  for (const auto& c : r.validation.commands)
-    cmds.push_back({{"command", c.command}, {"exit_code", c.exit_code}, {"timed_out", c.timed_out},
-                    {"seconds", c.seconds}, {"output", c.output}});
   return {{"service", r.service},
           {"state", playbook::StateName(r.state)},
           {"error", r.error},
@@ -127,7 +124,7 @@ nlohmann::json ResultJson(const playbook::ServiceResult& r) {
           {"within_rto", r.done_after_seconds * 1e9 <= static_cast<double>(r.rto_ns)},
           {"bytes", r.bytes},
           {"files", r.files},
-          {"validation", cmds},
+          {"validation", ValidationJson(r.validation)},
           {"swaps", swaps}};
 }
 

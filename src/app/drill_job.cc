@@ -19,6 +19,14 @@ std::string Fixed(double v, int digits = 2) {
 
 }  // namespace
 
+nlohmann::json ValidationJson(const drill::ValidationResult& v) {
+  nlohmann::json cmds = nlohmann::json::array();
+  for (const auto& c : v.commands)
+    cmds.push_back({{"command", c.command}, {"exit_code", c.exit_code}, {"timed_out", c.timed_out},
+                    {"seconds", c.seconds}, {"output", c.output}});
+  return cmds;
+}
+
 nlohmann::json DrillReportJson(const drill::Report& r) {
   nlohmann::json parts = nlohmann::json::array();
   for (const auto& p : r.parts)
@@ -36,10 +44,6 @@ nlohmann::json DrillReportJson(const drill::Report& r) {
                      {"expected_dirs", p.expected_dirs},
                      {"expected_bytes", p.expected_bytes},
                      {"partial_files", p.partial_files}});
-  nlohmann::json cmds = nlohmann::json::array();
-  for (const auto& c : r.validation.commands)
-    cmds.push_back({{"command", c.command}, {"exit_code", c.exit_code}, {"timed_out", c.timed_out},
-                    {"seconds", c.seconds}, {"output", c.output}});
   return {{"service", r.service},
           {"repository", r.repository},
           {"ok", r.ok},
@@ -56,7 +60,7 @@ nlohmann::json DrillReportJson(const drill::Report& r) {
           {"files", r.files},
           {"dirs", r.dirs},
           {"throughput_bytes_per_second", r.throughput()},
-          {"validation", cmds},
+          {"validation", ValidationJson(r.validation)},
           {"sandbox", r.sandbox}};
 }
 

@@ -22,6 +22,8 @@ drill::Report RunAndRecordDrill(const policy::Policy& p, const policy::Service& 
                                 const DrillRequest& req, history::History& h);
 
 nlohmann::json DrillReportJson(const drill::Report& r);
+// The commands that ran: command, exit_code, timed_out, seconds, output.
+nlohmann::json ValidationJson(const drill::ValidationResult& v);
 std::string DrillReportText(const drill::Report& r);
 
 }  // namespace lb::app
