@@ -1,6 +1,7 @@
 // lifeboat init, lifeboat key list|add|remove|passwd.
 #include <unistd.h>
 
+#include <cstdlib>
 #include <iostream>
 
 #include "app/commands.h"
@@ -35,7 +36,18 @@ void RegisterInit(CLI::App& app, Globals& g) {
   auto pack_mib = std::make_shared<uint32_t>(16);
   cmd->add_option("--pack-size", *pack_mib, "target pack size in MiB (default 16)")
       ->check(CLI::Range(1, 512));
-  cmd->callback([&g, kdf, pack_mib] {
+  auto from = std::make_shared<std::string>();
+  auto from_pw = std::make_shared<std::string>();
+  if (const char* e = std::getenv("LIFEBOAT_FROM_PASSWORD_FILE")) *from_pw = e;
+  auto copy_params = std::make_shared<bool>(false);
+  cmd->add_option("--from-repo", *from, "with --copy-chunker-params: the repository to take them from");
+  cmd->add_option("--from-password-file", *from_pw,
+                  "password file of --from-repo (env LIFEBOAT_FROM_PASSWORD_FILE; or env LIFEBOAT_FROM_PASSWORD)");
+  cmd->add_flag("--copy-chunker-params", *copy_params,
+                "use --from-repo's chunker parameters and id key, so blob ids agree and 'copy' between\n"
+                "the two deduplicates without reading unchanged data");
+  cmd->callback([&g, kdf, pack_mib, from, from_pw, copy_params] {
+    if (*copy_params != !from->empty()) FailUsage("--copy-chunker-params and --from-repo go together");
     const std::string path = RepoPath(g);
     const std::string pw = ReadPassword(g, "enter password for new repository: ");
     if (pw.empty()) FailUsage("refusing an empty password");
@@ -43,6 +55,11 @@ void RegisterInit(CLI::App& app, Globals& g) {
     o.kdf = kdf->Params();
     o.pack_size = *pack_mib << 20;
     o.who = Who();
+    if (*copy_params) {
+      auto src = OpenSourceRepo(*from, *from_pw);
+      o.chunker = src->config().chunker;
+      o.id_key = src->keys().id_key;
+    }
     auto r = repo::Repository::Init(MakeBackend(path), pw, o);
     if (!r.ok()) Fail(r.status());
     if (g.json)

@@ -31,6 +31,7 @@ void RegisterDaemon(CLI::App& app, Globals& g);
 void RegisterDrill(CLI::App& app, Globals& g, int& exit_code);
 void RegisterDrills(CLI::App& app, Globals& g, int& exit_code);
 void RegisterRecover(CLI::App& app, Globals& g, int& exit_code);
+void RegisterCopy(CLI::App& app, Globals& g);
 
 // Shared by run and daemon (cmd_policy.cc).
 std::string DefaultHistoryPath();

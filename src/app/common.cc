@@ -38,9 +38,10 @@ std::string ReadPasswordFile(const std::string& path) {
   return line;
 }
 
-std::string ReadPassword(const Globals& g, const std::string& prompt) {
-  if (const char* env = std::getenv("LIFEBOAT_PASSWORD"); env && *env) return env;
-  if (!g.password_file.empty()) return ReadPasswordFile(g.password_file);
+std::string ReadPasswordFrom(const char* env_name, const std::string& file, const std::string& prompt,
+                             const std::string& hint) {
+  if (const char* env = std::getenv(env_name); env && *env) return env;
+  if (!file.empty()) return ReadPasswordFile(file);
   if (isatty(STDIN_FILENO)) {
     std::cerr << prompt << std::flush;
     termios old{};
@@ -54,8 +55,25 @@ std::string ReadPassword(const Globals& g, const std::string& prompt) {
     std::cerr << "\n";
     return pw;
   }
-  throw Failure{kExitFatal,
-                "no password: set LIFEBOAT_PASSWORD, LIFEBOAT_PASSWORD_FILE or --password-file"};
+  throw Failure{kExitFatal, "no password: set " + hint};
+}
+
+std::string ReadPassword(const Globals& g, const std::string& prompt) {
+  return ReadPasswordFrom("LIFEBOAT_PASSWORD", g.password_file, prompt,
+                          "LIFEBOAT_PASSWORD, LIFEBOAT_PASSWORD_FILE or --password-file");
+}
+
+std::unique_ptr<repo::Repository> OpenSourceRepo(const std::string& location, const std::string& password_file) {
+  const std::string pw = ReadPasswordFrom("LIFEBOAT_FROM_PASSWORD", password_file,
+                                          "enter password for " + location + ": ",
+                                          "LIFEBOAT_FROM_PASSWORD, LIFEBOAT_FROM_PASSWORD_FILE or --from-password-file");
+  auto r = repo::Repository::Open(MakeBackend(location), pw);
+  if (!r.ok()) {
+    if (r.status().code() == Code::kNotFound)
+      throw Failure{kExitNoRepo, "source repository " + location + " does not exist"};
+    Fail(r.status().WithContext("source repository " + location));
+  }
+  return std::move(r).value();
 }
 
 std::unique_ptr<storage::Backend> MakeBackend(const std::string& location) {

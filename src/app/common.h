@@ -51,6 +51,13 @@ int ExitCodeFor(const Status& st);
 // or a prompt on a terminal).
 std::string ReadPassword(const Globals& g, const std::string& prompt = "enter password: ");
 std::string ReadPasswordFile(const std::string& path);
+// The same from another variable and file (e.g. LIFEBOAT_FROM_PASSWORD); `hint`
+// names where the password may come from, for the error.
+std::string ReadPasswordFrom(const char* env_name, const std::string& file, const std::string& prompt,
+                             const std::string& hint);
+// Opens the source repository of copy / init --copy-chunker-params: password from
+// LIFEBOAT_FROM_PASSWORD, then `password_file`, then a prompt. Throws Failure.
+std::unique_ptr<repo::Repository> OpenSourceRepo(const std::string& location, const std::string& password_file);
 
 std::string RepoPath(const Globals& g);
 // The storage stack for a repository location: the backend wrapped in retries.

@@ -22,6 +22,7 @@ constexpr const char* kExitCodes = R"(Exit codes:
   12  wrong password
 
 Environment: LIFEBOAT_REPO, LIFEBOAT_PASSWORD, LIFEBOAT_PASSWORD_FILE,
+LIFEBOAT_FROM_PASSWORD, LIFEBOAT_FROM_PASSWORD_FILE (source of copy),
 LIFEBOAT_HISTORY (job history database of run/status/plan/daemon).)";
 
 }  // namespace
@@ -77,6 +78,7 @@ int main(int argc, char** argv) {
   RegisterDrill(app, g, exit_code);
   RegisterDrills(app, g, exit_code);
   RegisterRecover(app, g, exit_code);
+  RegisterCopy(app, g);
   app.add_subcommand("version", "print the version")->callback([] {
     std::cout << lb::app::ProgramVersion() << "\n";
   });

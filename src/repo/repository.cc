@@ -82,6 +82,7 @@ Result<std::unique_ptr<Repository>> Repository::Init(std::unique_ptr<storage::Ba
   LB_RETURN_IF_ERROR(backend->Create());
 
   MasterKeys keys = MasterKeys::Generate();
+  if (options.id_key) keys.id_key = *options.id_key;
   LB_ASSIGN_OR_RETURN(std::string key_text,
                       EncodeKeyFile(keys, password, options.kdf, options.who));
   const std::string key_id = crypto::Sha256(AsBytes(key_text)).Hex();

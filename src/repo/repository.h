@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -29,6 +30,10 @@ namespace lb::repo {
 
 struct InitOptions {
   chunker::Params chunker;
+  // Use this id key (blob ids and chunker seed) instead of a fresh one: set with
+  // the source's chunker params by `init --copy-chunker-params`, so blob ids agree
+  // between the two repositories and `copy` deduplicates without reading data.
+  std::optional<crypto::Key> id_key;
   uint32_t pack_size = 16 * 1024 * 1024;
   KdfParams kdf;
   KeyFileInfo who;

@@ -256,6 +256,10 @@ Bytes EncodeSnapshot(const Snapshot& s) {
             {"program_version", s.program_version}};
   if (!s.parent.IsZero()) j["parent"] = Bin(s.parent);
   if (!s.original.IsZero()) j["original"] = Bin(s.original);
+  if (!s.copied_from.IsZero()) {
+    j["copied_from"] = Bin(s.copied_from);
+    j["copied_from_repo"] = s.copied_from_repo;
+  }
   return json::to_cbor(j);
 }
 
@@ -276,6 +280,10 @@ Result<Snapshot> DecodeSnapshot(ByteSpan data) {
     s.tree = IdFromBin(j.at("tree"));
     if (j.contains("parent")) s.parent = IdFromBin(j.at("parent"));
     if (j.contains("original")) s.original = IdFromBin(j.at("original"));
+    if (j.contains("copied_from")) {
+      s.copied_from = IdFromBin(j.at("copied_from"));
+      s.copied_from_repo = j.at("copied_from_repo").get<std::string>();
+    }
     s.summary = SummaryFromJson(j.at("summary"));
     s.partial_files = StringsFromBin(j.at("partial"));
     s.program_version = j.value("program_version", "");

@@ -70,6 +70,9 @@ struct Snapshot {
   std::vector<std::string> partial_files;  // paths that could not be read completely
   std::string program_version;
   Id original;  // set on a copy written by `repair snapshots`: the snapshot it replaces
+  // Set on a snapshot written by `copy`: the source snapshot and repository id.
+  Id copied_from;
+  std::string copied_from_repo;
 };
 
 Bytes EncodeSnapshot(const Snapshot& s);
