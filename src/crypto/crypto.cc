@@ -141,6 +141,22 @@ bool Equal(ByteSpan a, ByteSpan b) {
   return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+SignKeyPair SignKeyPairFromSeed(const Key& seed) {
+  SignKeyPair k;
+  crypto_sign_seed_keypair(k.public_key.data(), k.secret_key.data(), seed.data());
+  return k;
+}
+
+Signature Sign(const SignKeyPair& keys, ByteSpan message) {
+  Signature sig;
+  crypto_sign_detached(sig.data(), nullptr, message.data(), message.size(), keys.secret_key.data());
+  return sig;
+}
+
+bool VerifySignature(const SignPublicKey& public_key, ByteSpan message, const Signature& sig) {
+  return crypto_sign_verify_detached(sig.data(), message.data(), message.size(), public_key.data()) == 0;
+}
+
 void Wipe(std::span<uint8_t> b) { sodium_memzero(b.data(), b.size()); }
 
 }  // namespace lb::crypto

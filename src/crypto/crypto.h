@@ -63,6 +63,17 @@ constexpr size_t kSealedBoxOverhead = 48;
 Bytes SealToPublic(const Key& public_key, ByteSpan plaintext);
 Result<Bytes> OpenSealed(const BoxKeyPair& keys, ByteSpan sealed);
 
+// Ed25519 signatures (libsodium). A key pair is derived from a 32-byte seed.
+using SignPublicKey = std::array<uint8_t, 32>;
+using Signature = std::array<uint8_t, 64>;
+struct SignKeyPair {
+  SignPublicKey public_key;
+  std::array<uint8_t, 64> secret_key;
+};
+SignKeyPair SignKeyPairFromSeed(const Key& seed);
+Signature Sign(const SignKeyPair& keys, ByteSpan message);
+bool VerifySignature(const SignPublicKey& public_key, ByteSpan message, const Signature& sig);
+
 // Constant-time comparison.
 bool Equal(ByteSpan a, ByteSpan b);
 // Overwrites with zeros in a way the compiler will not elide.

@@ -82,5 +82,22 @@ TEST_F(CryptoTest, SealedBoxRoundTripAndTamper) {
   EXPECT_FALSE(OpenSealed(GenerateBoxKeyPair(), SealToPublic(kp.public_key, AsBytes("x"))).ok());
 }
 
+TEST(Ed25519, SignsVerifiesAndRejectsAnyChange) {
+  ASSERT_TRUE(Init().ok());
+  Key seed{};
+  seed[0] = 7;
+  const SignKeyPair k = SignKeyPairFromSeed(seed);
+  EXPECT_EQ(SignKeyPairFromSeed(seed).public_key, k.public_key) << "deterministic from the seed";
+  const std::string msg = "audit entry 1";
+  const Signature sig = Sign(k, AsBytes(msg));
+  EXPECT_TRUE(VerifySignature(k.public_key, AsBytes(msg), sig));
+  EXPECT_FALSE(VerifySignature(k.public_key, AsBytes(std::string("audit entry 2")), sig));
+  Signature bad = sig;
+  bad[10] ^= 1;
+  EXPECT_FALSE(VerifySignature(k.public_key, AsBytes(msg), bad));
+  seed[0] = 8;
+  EXPECT_FALSE(VerifySignature(SignKeyPairFromSeed(seed).public_key, AsBytes(msg), sig));
+}
+
 }  // namespace
 }  // namespace lb::crypto

@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <utility>
@@ -125,6 +126,7 @@ std::string EncodeKeyFileFields(const KeyFileFields& f) {
         {"salt", B64(f.salt)}}},
       {"cipher", "aes-256-gcm"},
       {"data", B64(f.data)},
+      {"sign_public", f.sign_public},
   };
   // Host and user names come from the system and need not be UTF-8.
   return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
@@ -151,6 +153,7 @@ Result<KeyFileFields> ParseKeyFile(const std::string& text) {
         f.kdf.ops > 100 || f.kdf.mem_bytes > (uint64_t{16} << 30))
       return Corrupt("kdf parameters out of range");
     LB_ASSIGN_OR_RETURN(f.data, UnB64(Str(j.at("data"), "data")));
+    if (j.contains("sign_public")) f.sign_public = Str(j.at("sign_public"), "sign_public");
     if (f.data.size() < crypto::kAeadOverhead) return Corrupt("key file data too short");
     return f;
   } catch (const std::exception& e) {
@@ -169,8 +172,21 @@ Result<MasterKeys> DecodeMasterKeys(ByteSpan text) {
   }
 }
 
-Result<std::string> EncodeKeyFile(const MasterKeys& keys, const std::string& password,
-                                  const KdfParams& kdf, const KeyFileInfo& info) {
+namespace {
+
+crypto::Key SignSeed(const crypto::Key& kek) {
+  const Id h = crypto::HmacSha256(kek, AsBytes(std::string("lifeboat audit signer v1")));
+  crypto::Key seed;
+  std::copy(h.b.begin(), h.b.end(), seed.begin());
+  return seed;
+}
+
+}  // namespace
+
+Result<std::pair<std::string, crypto::Key>> EncodeKeyFileWithSigner(const MasterKeys& keys,
+                                                                    const std::string& password,
+                                                                    const KdfParams& kdf,
+                                                                    const KeyFileInfo& info) {
   KeyFileFields f;
   f.info = info;
   f.kdf = kdf;
@@ -179,21 +195,48 @@ Result<std::string> EncodeKeyFile(const MasterKeys& keys, const std::string& pas
   LB_ASSIGN_OR_RETURN(crypto::Key kek, crypto::DeriveKey(password, f.salt, kdf.ops, kdf.mem_bytes));
   std::string secret = EncodeMasterKeys(keys);
   f.data = crypto::Seal(kek, AsBytes(secret), AsBytes(kWrapAd));
+  const crypto::Key seed = SignSeed(kek);
+  f.sign_public = HexEncode(crypto::SignKeyPairFromSeed(seed).public_key);
   crypto::Wipe({reinterpret_cast<uint8_t*>(secret.data()), secret.size()});
   crypto::Wipe(kek);
-  return EncodeKeyFileFields(f);
+  return std::make_pair(EncodeKeyFileFields(f), seed);
 }
 
-Result<MasterKeys> OpenKeyFile(const std::string& text, const std::string& password) {
+Result<std::string> EncodeKeyFile(const MasterKeys& keys, const std::string& password,
+                                  const KdfParams& kdf, const KeyFileInfo& info) {
+  LB_ASSIGN_OR_RETURN(auto r, EncodeKeyFileWithSigner(keys, password, kdf, info));
+  return std::move(r.first);
+}
+
+Result<OpenedKey> OpenKeyFileWithSigner(const std::string& text, const std::string& password) {
   LB_ASSIGN_OR_RETURN(KeyFileFields f, ParseKeyFile(text));
   LB_ASSIGN_OR_RETURN(crypto::Key kek,
                       crypto::DeriveKey(password, f.salt, f.kdf.ops, f.kdf.mem_bytes));
   auto opened = crypto::Open(kek, f.data, AsBytes(kWrapAd));
+  OpenedKey out;
+  out.sign_seed = SignSeed(kek);
   crypto::Wipe(kek);
   if (!opened.ok()) return Status(Code::kWrongPassword, "wrong password or damaged key file");
   auto keys = DecodeMasterKeys(*opened);
   crypto::Wipe(*opened);
-  return keys;
+  if (!keys.ok()) return keys.status();
+  out.keys = std::move(keys).value();
+  return out;
+}
+
+Result<MasterKeys> OpenKeyFile(const std::string& text, const std::string& password) {
+  LB_ASSIGN_OR_RETURN(OpenedKey k, OpenKeyFileWithSigner(text, password));
+  return std::move(k.keys);
+}
+
+Result<std::string> ReadKeyFileSigner(const std::string& text) {
+  try {
+    json j = json::parse(text);
+    if (!j.is_object()) return Corrupt("malformed key file: not a JSON object");
+    return j.contains("sign_public") ? Str(j.at("sign_public"), "sign_public") : std::string();
+  } catch (const std::exception& e) {
+    return Corrupt(std::string("malformed key file: ") + e.what());
+  }
 }
 
 // Deliberately lenient: only the plaintext fields must be well-formed, so that

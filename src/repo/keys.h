@@ -55,6 +55,9 @@ struct KeyFileFields {
   KdfParams kdf;     // Argon2id ops and memory (within the accepted range)
   Bytes salt;        // 16 bytes
   Bytes data;        // AES-256-GCM(kek, master-keys JSON, "lifeboat key v1")
+  // Hex Ed25519 public key that signs this key file's audit entries; "" in key
+  // files written before audit logs existed.
+  std::string sign_public;
 };
 // The key file text for `f` (version 1, kdf argon2id, cipher aes-256-gcm).
 std::string EncodeKeyFileFields(const KeyFileFields& f);
@@ -74,6 +77,23 @@ Result<std::string> EncodeKeyFile(const MasterKeys& keys, const std::string& pas
                                   const KdfParams& kdf, const KeyFileInfo& info);
 // kWrongPassword when the password does not open it; kCorrupt when malformed.
 Result<MasterKeys> OpenKeyFile(const std::string& text, const std::string& password);
+// The audit signer of a key file is an Ed25519 key pair derived from the key
+// file's own wrapping key (seed = HMAC-SHA256(kek, "lifeboat audit signer v1")),
+// so only holders of that password can sign as that key, even though every key
+// file wraps the same master keys.
+struct OpenedKey {
+  MasterKeys keys;
+  crypto::Key sign_seed{};
+};
+Result<OpenedKey> OpenKeyFileWithSigner(const std::string& text, const std::string& password);
+// EncodeKeyFile, also returning the new key file's signing seed.
+Result<std::pair<std::string, crypto::Key>> EncodeKeyFileWithSigner(const MasterKeys& keys,
+                                                                    const std::string& password,
+                                                                    const KdfParams& kdf,
+                                                                    const KeyFileInfo& info);
+// Reads the hex sign_public field ("" when absent) without the password.
+Result<std::string> ReadKeyFileSigner(const std::string& text);
+
 // Reads the plaintext fields without the password.
 Result<KeyFileInfo> ReadKeyFileInfo(const std::string& text);
 

@@ -56,11 +56,12 @@ uint64_t ChunkerSeed(const MasterKeys& keys) {
 }
 
 Repository::Repository(std::unique_ptr<storage::Backend> backend, Config config, MasterKeys keys,
-                       std::string key_id)
+                       std::string key_id, const crypto::Key& sign_seed)
     : backend_(std::move(backend)),
       config_(std::move(config)),
       keys_(std::move(keys)),
       key_id_(std::move(key_id)),
+      sign_seed_(sign_seed),
       chunker_(config_.chunker, ChunkerSeed(keys_)) {}
 
 Repository::~Repository() {
@@ -68,6 +69,7 @@ Repository::~Repository() {
   for (auto& d : keys_.data_keys) crypto::Wipe(d.pair.secret_key);
   crypto::Wipe(keys_.id_key);
   crypto::Wipe(keys_.meta_key);
+  crypto::Wipe(sign_seed_);
 }
 
 Result<std::unique_ptr<Repository>> Repository::Init(std::unique_ptr<storage::Backend> backend,
@@ -83,8 +85,8 @@ Result<std::unique_ptr<Repository>> Repository::Init(std::unique_ptr<storage::Ba
 
   MasterKeys keys = MasterKeys::Generate();
   if (options.id_key) keys.id_key = *options.id_key;
-  LB_ASSIGN_OR_RETURN(std::string key_text,
-                      EncodeKeyFile(keys, password, options.kdf, options.who));
+  LB_ASSIGN_OR_RETURN(auto encoded, EncodeKeyFileWithSigner(keys, password, options.kdf, options.who));
+  const std::string& key_text = encoded.first;
   const std::string key_id = crypto::Sha256(AsBytes(key_text)).Hex();
   Config config;
   Bytes rid(32);
@@ -98,7 +100,7 @@ Result<std::unique_ptr<Repository>> Repository::Init(std::unique_ptr<storage::Ba
   LB_RETURN_IF_ERROR_CTX(backend->Save({FileKind::kConfig, "config"}, AsBytes(EncodeConfig(config))),
                          "save config");
   return std::unique_ptr<Repository>(
-      new Repository(std::move(backend), std::move(config), std::move(keys), key_id));
+      new Repository(std::move(backend), std::move(config), std::move(keys), key_id, encoded.second));
 }
 
 Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<storage::Backend> backend,
@@ -133,10 +135,10 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<storage::Ba
       last = text.status().WithContext("read key " + name);
       continue;
     }
-    auto keys = OpenKeyFile(ToString(*text), password);
+    auto keys = OpenKeyFileWithSigner(ToString(*text), password);
     if (keys.ok()) {
-      std::unique_ptr<Repository> repo(
-          new Repository(std::move(backend), std::move(config), std::move(keys).value(), name));
+      std::unique_ptr<Repository> repo(new Repository(std::move(backend), std::move(config),
+                                                      std::move(keys->keys), name, keys->sign_seed));
       repo->tolerate_damaged_index_ = options.tolerate_damaged_index;
       LB_RETURN_IF_ERROR_CTX(repo->LoadIndex(), "load index");
       return repo;
@@ -452,10 +454,17 @@ Result<std::vector<KeyInfo>> Repository::ListKeys() {
 
 Result<std::string> Repository::AddKey(const std::string& password, const KdfParams& kdf,
                                        const KeyFileInfo& who) {
-  LB_ASSIGN_OR_RETURN(std::string text, EncodeKeyFile(keys_, password, kdf, who));
-  std::string id = crypto::Sha256(AsBytes(text)).Hex();
-  LB_RETURN_IF_ERROR_CTX(backend_->Save({FileKind::kKey, id}, AsBytes(text)), "save key");
-  return id;
+  LB_ASSIGN_OR_RETURN(auto added, WriteKeyFile(password, kdf, who));
+  return added.first;
+}
+
+Result<std::pair<std::string, crypto::Key>> Repository::WriteKeyFile(const std::string& password,
+                                                                     const KdfParams& kdf,
+                                                                     const KeyFileInfo& who) {
+  LB_ASSIGN_OR_RETURN(auto encoded, EncodeKeyFileWithSigner(keys_, password, kdf, who));
+  std::string id = crypto::Sha256(AsBytes(encoded.first)).Hex();
+  LB_RETURN_IF_ERROR_CTX(backend_->Save({FileKind::kKey, id}, AsBytes(encoded.first)), "save key");
+  return std::make_pair(id, encoded.second);
 }
 
 Status Repository::RemoveKey(const std::string& id) {
@@ -466,11 +475,12 @@ Status Repository::RemoveKey(const std::string& id) {
 
 Result<std::string> Repository::ChangePassword(const std::string& password, const KdfParams& kdf,
                                                const KeyFileInfo& who) {
-  LB_ASSIGN_OR_RETURN(std::string id, AddKey(password, kdf, who));
+  LB_ASSIGN_OR_RETURN(auto added, WriteKeyFile(password, kdf, who));
   // The new key is stored before the old one goes, so a crash leaves two keys, never none.
   LB_RETURN_IF_ERROR_CTX(backend_->Remove({FileKind::kKey, key_id_}), "remove old key");
-  key_id_ = id;
-  return id;
+  key_id_ = added.first;
+  sign_seed_ = added.second;
+  return added.first;
 }
 
 }  // namespace lb::repo

@@ -78,6 +78,9 @@ class Repository {
 
   const Config& config() const { return config_; }
   const MasterKeys& keys() const { return keys_; }
+  // The key file this session opened with, and its audit signer (keys.h).
+  const std::string& key_id() const { return key_id_; }
+  crypto::SignKeyPair audit_signer() const { return crypto::SignKeyPairFromSeed(sign_seed_); }
   storage::Backend& backend() { return *backend_; }
   const Index& index() const { return index_; }
   const chunker::Chunker& chunker() const { return chunker_; }
@@ -138,8 +141,10 @@ class Repository {
 
  private:
   Repository(std::unique_ptr<storage::Backend> backend, Config config, MasterKeys keys,
-             std::string key_id);
+             std::string key_id, const crypto::Key& sign_seed);
   Status LoadIndex();
+  Result<std::pair<std::string, crypto::Key>> WriteKeyFile(const std::string& password, const KdfParams& kdf,
+                                                           const KeyFileInfo& who);
   Status LoadIndexFile(const std::string& name, std::vector<std::pair<Id, IndexFile>>& files,
                        std::unordered_set<Id, IdHash>& superseded);
   Status WritePack(std::unique_ptr<PackBuilder> pack);
@@ -151,6 +156,7 @@ class Repository {
   Config config_;
   MasterKeys keys_;
   std::string key_id_;
+  crypto::Key sign_seed_{};
   chunker::Chunker chunker_;
   WriteOptions write_options_;
   Index index_;
