@@ -304,6 +304,11 @@ void RegisterBackup(CLI::App& app, Globals& g, int& exit_code) {
       waitpid(child, nullptr, 0);
     }
     if (!r.ok()) Fail(r.status().WithContext("backup"));
+    if (!f->dry_run && !r->snapshot_id.IsZero()) {
+      auto added = WrittenPacks(*s.repo);
+      added.insert(added.begin(), "snapshot:" + r->snapshot_id.Hex());
+      AuditLog(*s.repo, "backup", std::move(added));
+    }
     if (g.json)
       std::cout << DumpJson(SummaryJson(*r)) << "\n";
     else if (!g.quiet)

@@ -68,7 +68,18 @@ void RegisterCopy(CLI::App& app, Globals& g) {
           std::printf("snapshot %s of %s: copied as %s\n", e.id.Short().c_str(), when.c_str(), id.Short().c_str());
       }
     };
+    std::vector<std::string> added;
+    auto on_snapshot = o.on_snapshot;
+    o.on_snapshot = [&](const snapshot::Entry& e, const Id& id, bool skipped) {
+      if (!skipped && !id.IsZero()) added.push_back("snapshot:" + id.Hex());
+      on_snapshot(e, id, skipped);
+    };
     auto st = copier::Copy(*src, *dst.repo, todo, o);
+    if (!f->dry_run && (!added.empty() || !dst.repo->written_packs().empty())) {
+      auto packs = WrittenPacks(*dst.repo);
+      added.insert(added.end(), packs.begin(), packs.end());
+      AuditLog(*dst.repo, "copy --from-repo " + src->config().id.substr(0, 10), added);
+    }
     if (!st.ok()) Fail(st.status());
     if (g.json) {
       std::cout << DumpJson({{"message_type", "summary"}, {"same_ids", st->same_ids},

@@ -60,6 +60,7 @@ void RegisterForget(CLI::App& app, Globals& g) {
 
     nlohmann::json jgroups = nlohmann::json::array();
     size_t removed = 0;
+    std::vector<std::string> removed_ids;
     for (const auto& grp : groups) {
       nlohmann::json keep = nlohmann::json::array(), remove = nlohmann::json::array();
       if (!g.json && !g.quiet) std::printf("group %s\n", grp.key.c_str());
@@ -80,10 +81,15 @@ void RegisterForget(CLI::App& app, Globals& g) {
         ++removed;
         if (f->dry_run) continue;
         Status st = s.repo->backend().Remove({storage::FileKind::kSnapshot, d.id});
-        if (!st.ok() && st.code() != Code::kNotFound) Fail(st.WithContext("remove snapshot " + d.id.substr(0, 8)));
+        if (!st.ok() && st.code() != Code::kNotFound) {
+          if (!removed_ids.empty()) AuditLog(*s.repo, "forget", {}, removed_ids);
+          Fail(st.WithContext("remove snapshot " + d.id.substr(0, 8)));
+        }
+        removed_ids.push_back("snapshot:" + d.id);
       }
       jgroups.push_back({{"key", grp.key}, {"keep", keep}, {"remove", remove}});
     }
+    if (!removed_ids.empty()) AuditLog(*s.repo, "forget", {}, removed_ids);
     if (g.json)
       std::cout << DumpJson({{"message_type", "forget"}, {"dry_run", f->dry_run}, {"groups", jgroups}}) << "\n";
     else if (!g.quiet)

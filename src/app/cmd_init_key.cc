@@ -62,6 +62,7 @@ void RegisterInit(CLI::App& app, Globals& g) {
     }
     auto r = repo::Repository::Init(MakeBackend(path), pw, o);
     if (!r.ok()) Fail(r.status());
+    AuditLog(**r, *copy_params ? "init --copy-chunker-params" : "init", {"config", "key:" + (*r)->key_id()});
     if (g.json)
       std::cout << DumpJson({{"message_type", "initialized"}, {"id", (*r)->config().id},
                              {"repository", path}})
@@ -104,6 +105,7 @@ void RegisterKey(CLI::App& app, Globals& g) {
     auto s = OpenLocked(g, false, "key add");
     auto id = s.repo->AddKey(ReadPasswordFile(*new_pw), kdf->Params(), Who());
     if (!id.ok()) Fail(id.status());
+    AuditLog(*s.repo, "key add", {"key:" + *id});
     if (!g.quiet) std::cout << "added key " << id->substr(0, 8) << "\n";
   });
 
@@ -123,6 +125,7 @@ void RegisterKey(CLI::App& app, Globals& g) {
     if (match.empty()) throw Failure{kExitFatal, "no key matches '" + *rm_id + "'"};
     Status st = s.repo->RemoveKey(match);
     if (!st.ok()) Fail(st);
+    AuditLog(*s.repo, "key remove", {}, {"key:" + match});
     if (!g.quiet) std::cout << "removed key " << match.substr(0, 8) << "\n";
   });
 
@@ -133,8 +136,10 @@ void RegisterKey(CLI::App& app, Globals& g) {
   kdf2->Add(passwd);
   passwd->callback([&g, pw_file, kdf2] {
     auto s = OpenLocked(g, true, "key passwd");
+    const std::string old_id = s.repo->key_id();
     auto id = s.repo->ChangePassword(ReadPasswordFile(*pw_file), kdf2->Params(), Who());
     if (!id.ok()) Fail(id.status());
+    AuditLog(*s.repo, "key passwd", {"key:" + *id}, {"key:" + old_id});
     if (!g.quiet) std::cout << "password changed (key " << id->substr(0, 8) << ")\n";
   });
 }

@@ -124,6 +124,18 @@ Result<std::pair<uint64_t, uint64_t>> BackupToTarget(const policy::Service& s, c
                                                      std::vector<std::string>& snapshot_ids) {
   LB_ASSIGN_OR_RETURN(auto repo, OpenTarget(t));
   LB_ASSIGN_OR_RETURN(auto lock, repo::Lock::Acquire(*repo, false, "run " + s.name, TheClock()));
+  // Whatever this run added or removed goes to the audit log, also when it fails part-way.
+  struct RunAudit {
+    repo::Repository& repo;
+    std::string command;
+    std::vector<std::string> added, removed;
+    ~RunAudit() {
+      if (added.empty() && removed.empty()) return;
+      auto packs = WrittenPacks(repo);
+      added.insert(added.end(), packs.begin(), packs.end());
+      AuditLog(repo, command, std::move(added), std::move(removed));
+    }
+  } run_audit{*repo, "run " + s.name, {}, {}};
   uint64_t bytes = 0, added = 0;
   const std::string tag = "service=" + s.name;
   std::vector<std::string> paths;
@@ -142,6 +154,7 @@ Result<std::pair<uint64_t, uint64_t>> BackupToTarget(const policy::Service& s, c
     bytes += r->snapshot.summary.total_bytes;
     added += r->snapshot.summary.bytes_added;
     snapshot_ids.push_back(r->snapshot_id.Hex());
+    run_audit.added.push_back("snapshot:" + r->snapshot_id.Hex());
     if (!r->snapshot.partial_files.empty())
       return IoError(std::to_string(r->snapshot.partial_files.size()) + " files could not be read");
     return Status::Ok();
@@ -203,7 +216,8 @@ Result<std::pair<uint64_t, uint64_t>> BackupToTarget(const policy::Service& s, c
     by.paths = true;
     for (const auto& g : retention::Apply(refs, *s.retention, by, TheClock().Now(), retention::CivilTime::Local()))
       for (const auto& d : g.decisions)
-        if (!d.keep) repo->backend().Remove({storage::FileKind::kSnapshot, d.id}).IgnoreError();
+        if (!d.keep && repo->backend().Remove({storage::FileKind::kSnapshot, d.id}).ok())
+          run_audit.removed.push_back("snapshot:" + d.id);
   }
   return std::make_pair(bytes, added);
 }

@@ -32,6 +32,7 @@ void RegisterDrill(CLI::App& app, Globals& g, int& exit_code);
 void RegisterDrills(CLI::App& app, Globals& g, int& exit_code);
 void RegisterRecover(CLI::App& app, Globals& g, int& exit_code);
 void RegisterCopy(CLI::App& app, Globals& g);
+void RegisterAudit(CLI::App& app, Globals& g, int& exit_code);
 
 // Shared by run and daemon (cmd_policy.cc).
 std::string DefaultHistoryPath();

@@ -1,5 +1,4 @@
 #include "app/common.h"
-#include "app/backends.h"
 
 #include <pwd.h>
 #include <termios.h>
@@ -7,10 +6,14 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
+#include "app/backends.h"
+#include "audit/audit.h"
+#include "fs/dir.h"
 #include "storage/backend.h"
 #include "storage/wrappers.h"
 
@@ -110,6 +113,37 @@ Session OpenLocked(const Globals& g, bool exclusive, const std::string& command,
   if (!lock.ok()) Fail(lock.status());
   s.lock = std::move(lock).value();
   return s;
+}
+
+std::string AuditAnchorPath(const repo::Repository& repo) {
+  std::string base;
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) base = x;
+  else if (const char* h = std::getenv("HOME"); h && *h) base = std::string(h) + "/.cache";
+  else base = "/var/cache";
+  return base + "/lifeboat/" + repo.config().id + "/audit-head";
+}
+
+std::vector<std::string> WrittenPacks(repo::Repository& repo) {
+  std::vector<std::string> out;
+  for (const auto& p : repo.written_packs()) out.push_back("pack:" + p.id.Hex());
+  return out;
+}
+
+void AuditLog(repo::Repository& repo, const std::string& command, std::vector<std::string> added,
+              std::vector<std::string> removed) {
+  auto name = audit::Append(repo, command, std::move(added), std::move(removed), Hostname(),
+                            fs::UserName(::getuid()), TheClock());
+  if (!name.ok()) {
+    std::fprintf(stderr, "warning: could not write the audit log entry: %s\n", name.status().message().c_str());
+    return;
+  }
+  const std::string anchor = AuditAnchorPath(repo);
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(anchor).parent_path(), ec);
+  std::ofstream out(anchor + ".tmp", std::ios::trunc);
+  out << *name << "\n";
+  out.close();
+  if (out) std::filesystem::rename(anchor + ".tmp", anchor, ec);
 }
 
 const Clock& TheClock() {

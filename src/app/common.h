@@ -71,6 +71,16 @@ struct Session {
 Session OpenLocked(const Globals& g, bool exclusive, const std::string& command,
                    const repo::OpenOptions& o = {});
 
+// Appends an entry to the repository's audit log (src/audit) for a command that
+// changed it, and remembers the entry as this machine's anchor. A failure is a
+// warning on stderr: the change itself has happened.
+void AuditLog(repo::Repository& repo, const std::string& command, std::vector<std::string> added,
+              std::vector<std::string> removed = {});
+// Where this machine keeps the newest audit entry it wrote for a repository.
+std::string AuditAnchorPath(const repo::Repository& repo);
+// "pack:ID" for every pack this process wrote.
+std::vector<std::string> WrittenPacks(repo::Repository& repo);
+
 const Clock& TheClock();
 std::string Hostname();
 std::string ProgramVersion();

@@ -79,6 +79,7 @@ int main(int argc, char** argv) {
   RegisterDrills(app, g, exit_code);
   RegisterRecover(app, g, exit_code);
   RegisterCopy(app, g);
+  RegisterAudit(app, g, exit_code);
   app.add_subcommand("version", "print the version")->callback([] {
     std::cout << lb::app::ProgramVersion() << "\n";
   });

@@ -20,9 +20,9 @@
 
 namespace lb::storage {
 
-enum class FileKind { kConfig, kKey, kData, kIndex, kSnapshot, kLock };
+enum class FileKind { kConfig, kKey, kData, kIndex, kSnapshot, kLock, kAudit };
 
-const char* FileKindDir(FileKind k);  // "config", "keys", "data", "index", "snapshots", "locks"
+const char* FileKindDir(FileKind k);  // "config", "keys", "data", "index", "snapshots", "locks", "audit"
 
 // A file name every backend accepts: 1-255 characters of [A-Za-z0-9_.-], not starting
 // with '.'. Save of any other name is kInvalidArgument.
