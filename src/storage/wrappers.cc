@@ -1,7 +1,10 @@
 #include "storage/wrappers.h"
 
+#include <condition_variable>
 #include <random>
 #include <thread>
+#include <utility>
+#include <vector>
 
 namespace lb::storage {
 
@@ -85,6 +88,117 @@ class RetryingBackend final : public Backend {
   RetryPolicy p_;
 };
 
+// A counting semaphore with a run-time count (std::counting_semaphore needs a
+// compile-time maximum).
+class Slots {
+ public:
+  explicit Slots(unsigned n) : free_(n ? n : 1) {}
+  void Acquire() {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [&] { return free_ > 0; });
+    --free_;
+  }
+  void Release() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      ++free_;
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  unsigned free_;
+};
+
+class LimitingBackend final : public Backend {
+ public:
+  LimitingBackend(std::unique_ptr<Backend> inner, unsigned n) : inner_(std::move(inner)), slots_(n) {}
+
+  // Runs f holding one slot (defined first: its return type is deduced).
+  template <typename F>
+  auto Limited(F&& f) {
+    slots_.Acquire();
+    struct Release {
+      Slots& s;
+      ~Release() { s.Release(); }
+    } release{slots_};
+    return f();
+  }
+
+  std::string Location() const override { return inner_->Location(); }
+  Status Create() override {
+    return Limited([&] { return inner_->Create(); });
+  }
+  Status Save(const Handle& h, ByteSpan data) override {
+    return Limited([&] { return inner_->Save(h, data); });
+  }
+  Result<Bytes> Load(const Handle& h, uint64_t offset, uint64_t length) override {
+    return Limited([&] { return inner_->Load(h, offset, length); });
+  }
+  Result<uint64_t> Size(const Handle& h) override {
+    return Limited([&] { return inner_->Size(h); });
+  }
+  Status List(FileKind kind, const std::function<Status(const std::string&, uint64_t)>& fn) override {
+    std::vector<std::pair<std::string, uint64_t>> items;
+    LB_RETURN_IF_ERROR(Limited([&] {
+      return inner_->List(kind, [&](const std::string& n, uint64_t s) {
+        items.emplace_back(n, s);
+        return Status::Ok();
+      });
+    }));
+    for (const auto& [n, s] : items) LB_RETURN_IF_ERROR(fn(n, s));
+    return Status::Ok();
+  }
+  Status Remove(const Handle& h) override {
+    return Limited([&] { return inner_->Remove(h); });
+  }
+
+ private:
+  std::unique_ptr<Backend> inner_;
+  Slots slots_;
+};
+
+class MeteredBackend final : public Backend {
+ public:
+  MeteredBackend(std::unique_ptr<Backend> inner, std::shared_ptr<Meter> m)
+      : inner_(std::move(inner)), m_(std::move(m)) {}
+
+  std::string Location() const override { return inner_->Location(); }
+  Status Create() override { return Count(m_->creates, inner_->Create()); }
+  Status Save(const Handle& h, ByteSpan data) override {
+    Status st = Count(m_->saves, inner_->Save(h, data));
+    if (st.ok()) m_->bytes_up += data.size();
+    return st;
+  }
+  Result<Bytes> Load(const Handle& h, uint64_t offset, uint64_t length) override {
+    auto r = inner_->Load(h, offset, length);
+    Count(m_->loads, r.status()).IgnoreError();
+    if (r.ok()) m_->bytes_down += r->size();
+    return r;
+  }
+  Result<uint64_t> Size(const Handle& h) override {
+    auto r = inner_->Size(h);
+    Count(m_->sizes, r.status()).IgnoreError();
+    return r;
+  }
+  Status List(FileKind kind, const std::function<Status(const std::string&, uint64_t)>& fn) override {
+    return Count(m_->lists, inner_->List(kind, fn));
+  }
+  Status Remove(const Handle& h) override { return Count(m_->removes, inner_->Remove(h)); }
+
+ private:
+  Status Count(std::atomic<uint64_t>& calls, Status st) {
+    ++calls;
+    if (!st.ok()) ++m_->errors;
+    return st;
+  }
+
+  std::unique_ptr<Backend> inner_;
+  std::shared_ptr<Meter> m_;
+};
+
 bool Take(std::atomic<int>& n) {
   int v = n.load();
   while (v > 0)
@@ -139,6 +253,28 @@ class FaultyBackend final : public Backend {
 
 std::unique_ptr<Backend> NewRetryingBackend(std::unique_ptr<Backend> inner, RetryPolicy policy) {
   return std::make_unique<RetryingBackend>(std::move(inner), policy);
+}
+
+std::unique_ptr<Backend> NewLimitingBackend(std::unique_ptr<Backend> inner, unsigned max_in_flight) {
+  return std::make_unique<LimitingBackend>(std::move(inner), max_in_flight);
+}
+
+Meter::Counts Meter::Snapshot() const {
+  Counts c;
+  c.creates = creates.load();
+  c.saves = saves.load();
+  c.loads = loads.load();
+  c.sizes = sizes.load();
+  c.lists = lists.load();
+  c.removes = removes.load();
+  c.errors = errors.load();
+  c.bytes_up = bytes_up.load();
+  c.bytes_down = bytes_down.load();
+  return c;
+}
+
+std::unique_ptr<Backend> NewMeteredBackend(std::unique_ptr<Backend> inner, std::shared_ptr<Meter> meter) {
+  return std::make_unique<MeteredBackend>(std::move(inner), std::move(meter));
 }
 
 std::unique_ptr<Backend> NewFaultyBackend(std::unique_ptr<Backend> inner, std::shared_ptr<FaultPlan> plan) {

@@ -3,9 +3,12 @@
 //   RetryingBackend  retries transient failures (kIoError) with exponential
 //                    backoff; permanent ones (not found, exists, permission,
 //                    no space, invalid name) come back at once.
+//   LimitingBackend  lets at most N calls into the wrapped backend at once (a
+//                    counting semaphore); further callers wait.
+//   MeteredBackend   counts calls per method and bytes moved, readable at any time.
 //   FaultyBackend    injects faults for tests: failing calls, short reads, and
 //                    bytes corrupted on a file's first read.
-// Both are thread-safe when the wrapped backend is.
+// All are thread-safe when the wrapped backend is.
 #pragma once
 
 #include <atomic>
@@ -27,6 +30,31 @@ struct RetryPolicy {
 };
 
 std::unique_ptr<Backend> NewRetryingBackend(std::unique_ptr<Backend> inner, RetryPolicy policy = {});
+
+// At most `max_in_flight` (>= 1; 0 is taken as 1) calls run in `inner` at once.
+// List holds its slot only while the wrapped listing runs: the names are collected
+// first and fn is called after the slot is given back, so fn may call this backend.
+std::unique_ptr<Backend> NewLimitingBackend(std::unique_ptr<Backend> inner, unsigned max_in_flight);
+
+// Counters of a MeteredBackend. Every call is counted when it returns, failed or not;
+// bytes count only successful transfers. Share one Meter to read it while the
+// backend is in use; all members are atomics (lock-free, thread-safe).
+struct Meter {
+  struct Counts {
+    uint64_t creates = 0, saves = 0, loads = 0, sizes = 0, lists = 0, removes = 0;
+    uint64_t errors = 0;      // calls that returned an error
+    uint64_t bytes_up = 0;    // bytes of successful Saves
+    uint64_t bytes_down = 0;  // bytes of successful Loads
+    uint64_t calls() const { return creates + saves + loads + sizes + lists + removes; }
+  };
+  // A consistent-enough copy (each counter is read atomically, not all together).
+  Counts Snapshot() const;
+
+  std::atomic<uint64_t> creates{0}, saves{0}, loads{0}, sizes{0}, lists{0}, removes{0};
+  std::atomic<uint64_t> errors{0}, bytes_up{0}, bytes_down{0};
+};
+
+std::unique_ptr<Backend> NewMeteredBackend(std::unique_ptr<Backend> inner, std::shared_ptr<Meter> meter);
 
 // What FaultyBackend does. Counters are shared so a test can change them while a
 // command runs.

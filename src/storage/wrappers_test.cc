@@ -4,6 +4,10 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <thread>
+#include <vector>
+
+#include "storage/conformance.h"
 
 namespace lb::storage {
 namespace {
@@ -91,6 +95,127 @@ TEST_F(WrappersTest, CorruptFirstReadOnlyOnce) {
   ASSERT_TRUE(first.ok() && second.ok());
   EXPECT_NE(ToString(*first), "hello world");
   EXPECT_EQ(ToString(*second), "hello world");
+}
+
+// The conformance suite holds through the limiting and metered wrappers (stacked:
+// one instantiation keeps the unit run short).
+INSTANTIATE_TEST_SUITE_P(Wrappers, BackendConformance,
+                         ::testing::Values(Factory{"limiting_metered",
+                                                   [](const std::string& s) {
+                                                     return NewLimitingBackend(
+                                                         NewMeteredBackend(NewLocalBackend(s + "/repo"),
+                                                                           std::make_shared<Meter>()),
+                                                         2);
+                                                   }}),
+                         FactoryName);
+
+// Passes calls through to a local backend, holding each Save for a while and
+// recording how many were inside at once.
+class ConcurrencyProbe final : public Backend {
+ public:
+  explicit ConcurrencyProbe(std::unique_ptr<Backend> inner) : inner_(std::move(inner)) {}
+  std::string Location() const override { return inner_->Location(); }
+  Status Create() override { return inner_->Create(); }
+  Status Save(const Handle& h, ByteSpan data) override {
+    int now = ++inside_;
+    int seen = max_.load();
+    while (now > seen && !max_.compare_exchange_weak(seen, now)) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    --inside_;
+    return inner_->Save(h, data);
+  }
+  Result<Bytes> Load(const Handle& h, uint64_t o, uint64_t l) override { return inner_->Load(h, o, l); }
+  Result<uint64_t> Size(const Handle& h) override { return inner_->Size(h); }
+  Status List(FileKind k, const std::function<Status(const std::string&, uint64_t)>& fn) override {
+    return inner_->List(k, fn);
+  }
+  Status Remove(const Handle& h) override { return inner_->Remove(h); }
+
+  std::atomic<int>& max() { return max_; }
+
+ private:
+  std::unique_ptr<Backend> inner_;
+  std::atomic<int> inside_{0}, max_{0};
+};
+
+int MaxInFlight(const std::string& root, unsigned limit) {
+  auto probe = std::make_unique<ConcurrencyProbe>(NewLocalBackend(root));
+  auto* p = probe.get();
+  std::unique_ptr<Backend> be = limit ? NewLimitingBackend(std::move(probe), limit) : std::move(probe);
+  EXPECT_TRUE(be->Create().ok());
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 12; ++i)
+    threads.emplace_back([&, i] { EXPECT_TRUE(be->Save({FileKind::kIndex, "f" + std::to_string(i)}, AsBytes("x")).ok()); });
+  for (auto& t : threads) t.join();
+  return p->max().load();
+}
+
+TEST_F(WrappersTest, LimitingBackendBoundsCallsInFlight) {
+  EXPECT_GT(MaxInFlight(dir_ + "/free", 0), 3) << "without a limit the probe must see more than 3 at once";
+  EXPECT_EQ(MaxInFlight(dir_ + "/limited", 3), 3);
+  EXPECT_EQ(MaxInFlight(dir_ + "/one", 1), 1);
+}
+
+TEST_F(WrappersTest, LimitingListCallbackMayCallTheBackend) {
+  auto be = NewLimitingBackend(NewLocalBackend(dir_ + "/repo"), 1);
+  ASSERT_TRUE(be->Create().ok());
+  ASSERT_TRUE(be->Save({FileKind::kSnapshot, "s1"}, AsBytes("abc")).ok());
+  std::string got;
+  ASSERT_TRUE(be->List(FileKind::kSnapshot, [&](const std::string& n, uint64_t) {
+                   auto r = be->Load({FileKind::kSnapshot, n});  // would deadlock if List held the slot
+                   if (!r.ok()) return r.status();
+                   got = ToString(*r);
+                   return Status::Ok();
+                 }).ok());
+  EXPECT_EQ(got, "abc");
+}
+
+TEST_F(WrappersTest, MeteredBackendCountsCallsAndBytes) {
+  auto meter = std::make_shared<Meter>();
+  auto be = NewMeteredBackend(NewLocalBackend(dir_ + "/repo"), meter);
+  ASSERT_TRUE(be->Create().ok());
+  ASSERT_TRUE(be->Save({FileKind::kData, "ab01"}, AsBytes("0123456789")).ok());
+  ASSERT_TRUE(be->Save({FileKind::kIndex, "i1"}, AsBytes("xyz")).ok());
+  EXPECT_EQ(be->Save({FileKind::kIndex, "i1"}, AsBytes("again")).code(), Code::kAlreadyExists);
+  ASSERT_TRUE(be->Load({FileKind::kData, "ab01"}, 2, 4).ok());
+  EXPECT_EQ(be->Load({FileKind::kData, "missing"}).status().code(), Code::kNotFound);
+  ASSERT_TRUE(be->Size({FileKind::kIndex, "i1"}).ok());
+  ASSERT_TRUE(be->List(FileKind::kIndex, [](const std::string&, uint64_t) { return Status::Ok(); }).ok());
+  ASSERT_TRUE(be->Remove({FileKind::kIndex, "i1"}).ok());
+  const Meter::Counts c = meter->Snapshot();
+  EXPECT_EQ(c.creates, 1u);
+  EXPECT_EQ(c.saves, 3u);
+  EXPECT_EQ(c.loads, 2u);
+  EXPECT_EQ(c.sizes, 1u);
+  EXPECT_EQ(c.lists, 1u);
+  EXPECT_EQ(c.removes, 1u);
+  EXPECT_EQ(c.errors, 2u);
+  EXPECT_EQ(c.bytes_up, 13u) << "only successful saves count";
+  EXPECT_EQ(c.bytes_down, 4u);
+  EXPECT_EQ(c.calls(), 9u);
+}
+
+TEST_F(WrappersTest, MeteredBackendIsExactUnderConcurrency) {
+  auto meter = std::make_shared<Meter>();
+  auto be = NewMeteredBackend(NewLocalBackend(dir_ + "/repo"), meter);
+  ASSERT_TRUE(be->Create().ok());
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        const Handle h{FileKind::kIndex, "t" + std::to_string(t) + "-" + std::to_string(i)};
+        EXPECT_TRUE(be->Save(h, AsBytes("12345")).ok());
+        EXPECT_TRUE(be->Load(h).ok());
+      }
+    });
+  for (auto& th : threads) th.join();
+  const Meter::Counts c = meter->Snapshot();
+  EXPECT_EQ(c.saves, 400u);
+  EXPECT_EQ(c.loads, 400u);
+  EXPECT_EQ(c.bytes_up, 2000u);
+  EXPECT_EQ(c.bytes_down, 2000u);
+  EXPECT_EQ(c.errors, 0u);
 }
 
 }  // namespace
