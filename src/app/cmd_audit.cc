@@ -11,7 +11,7 @@ namespace lb::app {
 namespace {
 
 audit::Log LoadLog(const Globals& g) {
-  auto s = OpenLocked(g, false, "audit");
+  auto s = OpenLocked(g, false, "audit", {}, Access::kAppend);
   auto log = audit::Verify(*s.repo);
   if (!log.ok()) Fail(log.status());
   // The newest entry this machine wrote must still be there: removing the newest

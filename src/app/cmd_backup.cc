@@ -255,7 +255,7 @@ void RegisterBackup(CLI::App& app, Globals& g, int& exit_code) {
     o.program_version = ProgramVersion();
     o.stdin_name = f->stdin_name;
 
-    Session s = OpenLocked(g, false, "backup");
+    Session s = OpenLocked(g, false, "backup", {}, Access::kAppend);
     s.repo->set_write_options({level});
     // A pack that was lost must not be deduplicated against: forget its index
     // entries so this backup stores that content again.

@@ -124,7 +124,7 @@ void RegisterSnapshots(CLI::App& app, Globals& g) {
   cmd->add_option("--tag", *tags, "only snapshots with this tag");
   cmd->add_option("--host", *host, "only snapshots of this host");
   cmd->callback([&g, tags, host] {
-    auto repo = OpenRepo(g);
+    auto repo = OpenRepo(g, {}, Access::kAppend);
     auto all = snapshot::ListSnapshots(*repo);
     if (!all.ok()) Fail(all.status());
     std::vector<snapshot::Entry> shown;

@@ -78,7 +78,7 @@ void RegisterKey(CLI::App& app, Globals& g) {
   key->require_subcommand(1);
 
   key->add_subcommand("list", "list key files")->callback([&g] {
-    auto repo = OpenRepo(g);
+    auto repo = OpenRepo(g, {}, Access::kAppend);
     auto keys = repo->ListKeys();
     if (!keys.ok()) Fail(keys.status());
     if (g.json) {
@@ -98,14 +98,19 @@ void RegisterKey(CLI::App& app, Globals& g) {
 
   auto new_pw = std::make_shared<std::string>();
   auto kdf = std::make_shared<KdfFlags>();
+  auto append_only = std::make_shared<bool>(false);
   auto* add = key->add_subcommand("add", "add a password that opens the repository");
   add->add_option("--new-password-file", *new_pw, "file holding the new password")->required();
+  add->add_flag("--append-only", *append_only,
+                "the new key can back up (with deduplication and incremental runs) but cannot read,\n"
+                "restore, forget, prune or change keys: for hosts that must not be able to destroy\n"
+                "or read their own backups");
   kdf->Add(add);
-  add->callback([&g, new_pw, kdf] {
+  add->callback([&g, new_pw, kdf, append_only] {
     auto s = OpenLocked(g, false, "key add");
-    auto id = s.repo->AddKey(ReadPasswordFile(*new_pw), kdf->Params(), Who());
+    auto id = s.repo->AddKey(ReadPasswordFile(*new_pw), kdf->Params(), Who(), *append_only);
     if (!id.ok()) Fail(id.status());
-    AuditLog(*s.repo, "key add", {"key:" + *id});
+    AuditLog(*s.repo, *append_only ? "key add --append-only" : "key add", {"key:" + *id});
     if (!g.quiet) std::cout << "added key " << id->substr(0, 8) << "\n";
   });
 

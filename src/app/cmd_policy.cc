@@ -75,7 +75,9 @@ Result<std::string> TargetPassword(const policy::Target& t) {
 Result<std::unique_ptr<repo::Repository>> OpenTarget(const policy::Target& t) {
   LB_ASSIGN_OR_RETURN(std::string pw, TargetPassword(t));
   LB_ASSIGN_OR_RETURN_CTX(auto backend, OpenBackend(t.url), "target " + t.name);
-  return repo::Repository::Open(std::move(backend), pw);
+  LB_ASSIGN_OR_RETURN(auto repo, repo::Repository::Open(std::move(backend), pw));
+  if (repo->keys().append_only) LB_RETURN_IF_ERROR(UseOwnCache(*repo));
+  return repo;
 }
 
 policy::History BuildHistory(const policy::Policy& p, history::History& h) {
@@ -204,7 +206,10 @@ Result<std::pair<uint64_t, uint64_t>> BackupToTarget(const policy::Service& s, c
     if (pid > 0) waitpid(pid, nullptr, 0);
     LB_RETURN_IF_ERROR(st);
   }
-  if (s.retention && !s.retention->empty()) {
+  if (s.retention && !s.retention->empty() && repo->keys().append_only) {
+    std::fprintf(stderr, "lifeboat: %s -> %s: retention skipped: the target's key is append-only\n",
+                 s.name.c_str(), t.name.c_str());
+  } else if (s.retention && !s.retention->empty()) {
     auto all = snapshot::ListSnapshots(*repo);
     if (!all.ok()) return all.status();
     std::vector<retention::SnapshotRef> refs;

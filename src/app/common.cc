@@ -90,7 +90,16 @@ std::string RepoPath(const Globals& g) {
   return g.repo;
 }
 
-std::unique_ptr<repo::Repository> OpenRepo(const Globals& g, const repo::OpenOptions& o) {
+Status UseOwnCache(repo::Repository& repo) {
+  std::string base;
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) base = x;
+  else if (const char* h = std::getenv("HOME"); h && *h) base = std::string(h) + "/.cache";
+  else base = "/var/cache";
+  return repo.UseOwnCache(base + "/lifeboat/" + repo.config().id + "/append-only-" + repo.key_id().substr(0, 16));
+}
+
+std::unique_ptr<repo::Repository> OpenRepo(const Globals& g, const repo::OpenOptions& o, Access access,
+                                           const std::string& command) {
   const std::string path = RepoPath(g);
   const std::string pw = ReadPassword(g);
   auto r = repo::Repository::Open(MakeBackend(path), pw, o);
@@ -102,13 +111,19 @@ std::unique_ptr<repo::Repository> OpenRepo(const Globals& g, const repo::OpenOpt
   for (const auto& [name, st] : (*r)->damaged_index_files())
     std::fprintf(stderr, "warning: index file %s is damaged (%s); run 'lifeboat repair index'\n",
                  name.substr(0, 8).c_str(), st.message().c_str());
+  if ((*r)->keys().append_only) {
+    if (access == Access::kFull)
+      throw Failure{kExitAppendOnly, "the key in use is append-only: " + (command.empty() ? std::string("this command") : command) +
+                                         " needs a full key"};
+    if (Status st = UseOwnCache(**r); !st.ok()) Fail(st);
+  }
   return std::move(r).value();
 }
 
 Session OpenLocked(const Globals& g, bool exclusive, const std::string& command,
-                   const repo::OpenOptions& o) {
+                   const repo::OpenOptions& o, Access access) {
   Session s;
-  s.repo = OpenRepo(g, o);
+  s.repo = OpenRepo(g, o, access, command);
   auto lock = repo::Lock::Acquire(*s.repo, exclusive, command, TheClock());
   if (!lock.ok()) Fail(lock.status());
   s.lock = std::move(lock).value();

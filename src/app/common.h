@@ -25,6 +25,7 @@ enum ExitCode : int {
   kExitNoRepo = 10,
   kExitLocked = 11,
   kExitWrongPassword = 12,
+  kExitAppendOnly = 13,  // the key is append-only and the command needs a full key
 };
 
 struct Globals {
@@ -62,14 +63,21 @@ std::unique_ptr<repo::Repository> OpenSourceRepo(const std::string& location, co
 std::string RepoPath(const Globals& g);
 // The storage stack for a repository location: the backend wrapped in retries.
 std::unique_ptr<storage::Backend> MakeBackend(const std::string& location);
-std::unique_ptr<repo::Repository> OpenRepo(const Globals& g, const repo::OpenOptions& o = {});
+// What a command needs of the key: kFull refuses an append-only key (exit 13,
+// before anything is written); kAppend accepts it (backup, snapshots, key list,
+// audit) and points the repository at this machine's cache of what it wrote.
+enum class Access { kFull, kAppend };
+std::unique_ptr<repo::Repository> OpenRepo(const Globals& g, const repo::OpenOptions& o = {},
+                                           Access access = Access::kFull, const std::string& command = "");
+// For an append-only key: the cache of trees and snapshots it wrote (repo.h UseOwnCache).
+Status UseOwnCache(repo::Repository& repo);
 // Opens and takes a lock (shared unless exclusive).
 struct Session {
   std::unique_ptr<repo::Repository> repo;
   std::unique_ptr<repo::Lock> lock;
 };
 Session OpenLocked(const Globals& g, bool exclusive, const std::string& command,
-                   const repo::OpenOptions& o = {});
+                   const repo::OpenOptions& o = {}, Access access = Access::kFull);
 
 // Appends an entry to the repository's audit log (src/audit) for a command that
 // changed it, and remembers the entry as this machine's anchor. A failure is a

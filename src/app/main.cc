@@ -13,13 +13,14 @@ namespace {
 
 constexpr const char* kExitCodes = R"(Exit codes:
   0   success
-  1   fatal error; check found problems; policy check found errors;
+  1   fatal error; check found problems or lost erasure-coded redundancy; policy check found errors;
       status: an objective is violated; run: a job failed
   2   usage error (bad flags or arguments)
   3   backup finished, but some files could not be read (listed in the snapshot)
   10  the repository does not exist
   11  the repository is locked by another process
   12  wrong password
+  13  the key in use is append-only and the command needs a full key
 
 Environment: LIFEBOAT_REPO, LIFEBOAT_PASSWORD, LIFEBOAT_PASSWORD_FILE,
 LIFEBOAT_FROM_PASSWORD, LIFEBOAT_FROM_PASSWORD_FILE (source of copy),

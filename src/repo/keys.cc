@@ -52,14 +52,17 @@ Result<crypto::Key> KeyFromB64(const json& j, const char* field) {
 
 json MasterToJson(const MasterKeys& k) {
   json dk = json::array();
-  for (const auto& d : k.data_keys)
-    dk.push_back({{"version", d.version},
-                  {"public", B64(d.pair.public_key)},
-                  {"secret", B64(d.pair.secret_key)}});
-  return {{"id_key", B64(k.id_key)},
-          {"meta_key", B64(k.meta_key)},
-          {"data_keys", dk},
-          {"current", k.current}};
+  for (const auto& d : k.data_keys) {
+    json e = {{"version", d.version}, {"public", B64(d.pair.public_key)}};
+    if (!k.append_only) e["secret"] = B64(d.pair.secret_key);
+    dk.push_back(e);
+  }
+  json out = {{"id_key", B64(k.id_key)},
+              {"meta_key", B64(k.meta_key)},
+              {"data_keys", dk},
+              {"current", k.current}};
+  if (k.append_only) out["append_only"] = true;
+  return out;
 }
 
 Result<MasterKeys> MasterFromJson(const json& j) {
@@ -67,6 +70,10 @@ Result<MasterKeys> MasterFromJson(const json& j) {
   MasterKeys k;
   LB_ASSIGN_OR_RETURN(k.id_key, KeyFromB64(j, "id_key"));
   LB_ASSIGN_OR_RETURN(k.meta_key, KeyFromB64(j, "meta_key"));
+  if (j.contains("append_only")) {
+    if (!j.at("append_only").is_boolean()) return Corrupt("append_only is not a boolean");
+    k.append_only = j.at("append_only").get<bool>();
+  }
   const json& dks = j.at("data_keys");
   if (!dks.is_array() || dks.empty()) return Corrupt("data_keys is not a non-empty array");
   for (const json& d : dks) {
@@ -76,7 +83,12 @@ Result<MasterKeys> MasterFromJson(const json& j) {
     if (!k.data_keys.empty() && dk.version <= k.data_keys.back().version)
       return Corrupt("data key versions not ascending");
     LB_ASSIGN_OR_RETURN(dk.pair.public_key, KeyFromB64(d, "public"));
-    LB_ASSIGN_OR_RETURN(dk.pair.secret_key, KeyFromB64(d, "secret"));
+    dk.pair.secret_key.fill(0);
+    if (!k.append_only) {
+      LB_ASSIGN_OR_RETURN(dk.pair.secret_key, KeyFromB64(d, "secret"));
+    } else if (d.contains("secret")) {
+      return Corrupt("append-only key carries a secret data key");
+    }
     k.data_keys.push_back(dk);
   }
   k.current = Int<uint32_t>(j.at("current"), "current");
@@ -111,6 +123,13 @@ const DataKey* MasterKeys::Find(uint32_t version) const {
 }
 
 const DataKey& MasterKeys::Current() const { return *Find(current); }
+
+MasterKeys MasterKeys::AppendOnly() const {
+  MasterKeys k = *this;
+  k.append_only = true;
+  for (auto& d : k.data_keys) d.pair.secret_key.fill(0);
+  return k;
+}
 
 std::string EncodeKeyFileFields(const KeyFileFields& f) {
   json j = {

@@ -32,8 +32,14 @@ struct MasterKeys {
   crypto::Key meta_key{};
   std::vector<DataKey> data_keys;  // ascending versions
   uint32_t current = 1;            // version used for new data
+  // An append-only credential: the data keys' secret halves are absent (zero),
+  // so it can seal new packs and snapshots but open none. id_key and meta_key
+  // are kept: blob ids (deduplication) and the index need them.
+  bool append_only = false;
 
   static MasterKeys Generate();
+  // This key set without the secret halves of the data keys.
+  MasterKeys AppendOnly() const;
   const DataKey* Find(uint32_t version) const;
   const DataKey& Current() const;
 };

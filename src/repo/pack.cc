@@ -90,6 +90,8 @@ Bytes PackBuilder::Finish(PackInfo& info) {
 }
 
 Result<crypto::Key> OpenPackKey(const MasterKeys& keys, uint32_t key_version, ByteSpan sealed_key) {
+  if (keys.append_only)
+    return Status(Code::kPermission, "the key in use is append-only: it can add backups but not read them");
   const DataKey* dk = keys.Find(key_version);
   if (dk == nullptr) return Corrupt("unknown data key version " + std::to_string(key_version));
   LB_ASSIGN_OR_RETURN(Bytes raw, crypto::OpenSealed(dk->pair, sealed_key));

@@ -1021,3 +1021,66 @@ TEST_F(LockTest, LockOfDeadProcessIsStale) {
 
 }  // namespace
 }  // namespace lb::repo
+
+namespace lb::repo {
+namespace {
+
+// An append-only key holds no secret data key: it seals new content that the
+// full key reads, and opens nothing itself, not even what it wrote, except the
+// trees and snapshots it keeps in its own cache.
+TEST_F(RepoTest, AppendOnlyKeyWritesButCannotRead) {
+  auto full = InitRepo("full", 64 * 1024);
+  ASSERT_NE(full, nullptr);
+  const Bytes old_data(5000, 'o');
+  const Id old_id = full->BlobId(old_data);
+  ASSERT_TRUE(full->SaveBlob(BlobKind::kData, old_id, old_data).ok());
+  ASSERT_TRUE(full->Flush().ok());
+  auto old_snap = full->SaveSnapshotFile(AsBytes("full key's snapshot"));
+  ASSERT_TRUE(old_snap.ok());
+  auto ao_id = full->AddKey("writer", kCheapKdf, {}, /*append_only=*/true);
+  ASSERT_TRUE(ao_id.ok());
+  std::string key_text;
+  {
+    std::ifstream in(dir_ + "/keys/" + *ao_id);
+    key_text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  full.reset();
+
+  auto ao = OpenRepo("writer");
+  ASSERT_TRUE(ao.ok()) << ao.status().ToString();
+  EXPECT_TRUE((*ao)->keys().append_only);
+  for (const auto& dk : (*ao)->keys().data_keys)
+    EXPECT_EQ(dk.pair.secret_key, crypto::Key{}) << "no secret half in an append-only key";
+  EXPECT_EQ((*ao)->LoadBlob(old_id).status().code(), Code::kPermission);
+  EXPECT_EQ((*ao)->LoadSnapshotFile(*old_snap).status().code(), Code::kPermission);
+  EXPECT_TRUE((*ao)->HasBlob(old_id)) << "the index stays readable: deduplication works";
+  EXPECT_EQ((*ao)->AddKey("x", kCheapKdf, {}).status().code(), Code::kPermission);
+  EXPECT_EQ((*ao)->RemoveKey("whatever").code(), Code::kPermission);
+  // It writes new data and a tree; with its cache it reads back its own tree only.
+  ASSERT_TRUE((*ao)->UseOwnCache(scratch_ + "/own").ok());
+  const Bytes data(7000, 'n');
+  const std::string tree_text = "a tree blob";
+  const Bytes tree(tree_text.begin(), tree_text.end());
+  const Id data_id = (*ao)->BlobId(data), tree_id = (*ao)->BlobId(tree);
+  ASSERT_TRUE((*ao)->SaveBlob(BlobKind::kData, data_id, data).ok());
+  ASSERT_TRUE((*ao)->SaveBlob(BlobKind::kTree, tree_id, tree).ok());
+  ASSERT_TRUE((*ao)->Flush().ok());
+  auto new_snap = (*ao)->SaveSnapshotFile(AsBytes("append-only snapshot"));
+  ASSERT_TRUE(new_snap.ok());
+  EXPECT_EQ(*(*ao)->LoadBlob(tree_id), tree);
+  EXPECT_EQ((*ao)->LoadBlob(data_id).status().code(), Code::kPermission);
+  auto listed = (*ao)->ListSnapshotIds();
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(*listed, std::vector<Id>{*new_snap}) << "only its own snapshots";
+  ao->reset();
+
+  auto again = OpenRepo("full");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*(*again)->LoadBlob(data_id), data);
+  EXPECT_EQ(*(*again)->LoadBlob(tree_id), tree);
+  EXPECT_EQ(ToString(*(*again)->LoadSnapshotFile(*new_snap)), "append-only snapshot");
+  EXPECT_EQ(key_text.find("\"secret\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lb::repo

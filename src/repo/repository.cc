@@ -1,5 +1,11 @@
 #include "repo/repository.h"
 
+#include <unistd.h>
+
+#include <cstdio>
+
+#include <filesystem>
+
 #include <zstd.h>
 
 #include <cstring>
@@ -194,7 +200,46 @@ bool Repository::HasBlob(const Id& id) const {
   return pending_.count(id) > 0;
 }
 
+namespace {
+
+Status WriteCacheFile(const std::string& path, ByteSpan data) {
+  if (::access(path.c_str(), F_OK) == 0) return Status::Ok();
+  const std::string tmp = path + ".tmp";
+  FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) return ErrnoStatus("write cache " + tmp, errno);
+  const bool ok = std::fwrite(data.data(), 1, data.size(), f) == data.size();
+  if (std::fclose(f) != 0 || !ok) return IoError("write cache " + tmp);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoStatus("write cache " + path, errno);
+  return Status::Ok();
+}
+
+Result<Bytes> ReadCacheFile(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return errno == ENOENT ? NotFound(path) : ErrnoStatus("read cache " + path, errno);
+  Bytes out;
+  uint8_t buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.insert(out.end(), buf, buf + n);
+  std::fclose(f);
+  return out;
+}
+
+}  // namespace
+
+Status Repository::UseOwnCache(const std::string& dir) {
+  if (!keys_.append_only) return Status::Ok();
+  std::error_code ec;
+  for (const char* sub : {"/trees", "/snapshots"}) {
+    std::filesystem::create_directories(dir + sub, ec);
+    if (ec) return IoError("create " + dir + sub + ": " + ec.message());
+  }
+  own_cache_ = dir;
+  return Status::Ok();
+}
+
 Result<SaveResult> Repository::SaveBlob(BlobKind kind, const Id& id, ByteSpan plaintext) {
+  if (kind == BlobKind::kTree && !own_cache_.empty())
+    LB_RETURN_IF_ERROR(WriteCacheFile(own_cache_ + "/trees/" + id.Hex(), plaintext));
   if (index_.Has(id)) return SaveResult{};
   {
     std::lock_guard<std::mutex> l(pending_mu_);
@@ -388,6 +433,16 @@ Result<Bytes> Repository::OpenBlob(const PackInfo& pack, const BlobEntry& e, Byt
 }
 
 Result<Bytes> Repository::LoadBlob(const Id& id) {
+  if (keys_.append_only) {
+    if (own_cache_.empty())
+      return Status(Code::kPermission, "the key in use is append-only: it can add backups but not read them");
+    auto cached = ReadCacheFile(own_cache_ + "/trees/" + id.Hex());
+    if (!cached.ok())
+      return Status(Code::kPermission, "blob " + id.Short() +
+                                           " was not written by this append-only client, which cannot read it");
+    if (BlobId(*cached) != id) return Corrupt("cached tree " + id.Short() + " does not match its id");
+    return cached;
+  }
   std::vector<BlobLocation> locs = index_.FindAll(id);
   if (locs.empty()) return NotFound("blob " + id.Short() + " is not in the index");
   Status first;
@@ -417,10 +472,18 @@ Result<Id> Repository::SaveSnapshotFile(ByteSpan payload) {
   Bytes file = SealFile(keys_.Current(), payload, AsBytes(kSnapshotAd));
   Id id = crypto::Sha256(file);
   LB_RETURN_IF_ERROR_CTX(backend_->Save({FileKind::kSnapshot, id.Hex()}, file), "save snapshot");
+  if (!own_cache_.empty()) LB_RETURN_IF_ERROR(WriteCacheFile(own_cache_ + "/snapshots/" + id.Hex(), payload));
   return id;
 }
 
 Result<Bytes> Repository::LoadSnapshotFile(const Id& id) {
+  if (keys_.append_only) {
+    auto cached = own_cache_.empty() ? Result<Bytes>(NotFound("")) : ReadCacheFile(own_cache_ + "/snapshots/" + id.Hex());
+    if (!cached.ok())
+      return Status(Code::kPermission, "snapshot " + id.Short() +
+                                           " was not written by this append-only client, which cannot read it");
+    return cached;
+  }
   LB_ASSIGN_OR_RETURN_CTX(Bytes file, LoadVerified(*backend_, {FileKind::kSnapshot, id.Hex()}),
                           "snapshot " + id.Short());
   return OpenFile(keys_, file, AsBytes(kSnapshotAd));
@@ -433,6 +496,11 @@ Result<std::vector<Id>> Repository::ListSnapshotIds() {
     if (id.ok()) ids.push_back(*id);
     return Status::Ok();
   }));
+  if (keys_.append_only) {  // only the ones this client can read
+    std::erase_if(ids, [&](const Id& id) {
+      return own_cache_.empty() || ::access((own_cache_ + "/snapshots/" + id.Hex()).c_str(), F_OK) != 0;
+    });
+  }
   return ids;
 }
 
@@ -453,21 +521,24 @@ Result<std::vector<KeyInfo>> Repository::ListKeys() {
 }
 
 Result<std::string> Repository::AddKey(const std::string& password, const KdfParams& kdf,
-                                       const KeyFileInfo& who) {
-  LB_ASSIGN_OR_RETURN(auto added, WriteKeyFile(password, kdf, who));
+                                       const KeyFileInfo& who, bool append_only) {
+  if (keys_.append_only) return Status(Code::kPermission, "an append-only key cannot add keys");
+  LB_ASSIGN_OR_RETURN(auto added, WriteKeyFile(password, kdf, who, append_only));
   return added.first;
 }
 
 Result<std::pair<std::string, crypto::Key>> Repository::WriteKeyFile(const std::string& password,
                                                                      const KdfParams& kdf,
-                                                                     const KeyFileInfo& who) {
-  LB_ASSIGN_OR_RETURN(auto encoded, EncodeKeyFileWithSigner(keys_, password, kdf, who));
+                                                                     const KeyFileInfo& who, bool append_only) {
+  LB_ASSIGN_OR_RETURN(auto encoded,
+                      EncodeKeyFileWithSigner(append_only ? keys_.AppendOnly() : keys_, password, kdf, who));
   std::string id = crypto::Sha256(AsBytes(encoded.first)).Hex();
   LB_RETURN_IF_ERROR_CTX(backend_->Save({FileKind::kKey, id}, AsBytes(encoded.first)), "save key");
   return std::make_pair(id, encoded.second);
 }
 
 Status Repository::RemoveKey(const std::string& id) {
+  if (keys_.append_only) return Status(Code::kPermission, "an append-only key cannot remove keys");
   if (id == key_id_)
     return InvalidArgument("refusing to remove the key in use (open with another password)");
   return backend_->Remove({FileKind::kKey, id});
@@ -475,7 +546,8 @@ Status Repository::RemoveKey(const std::string& id) {
 
 Result<std::string> Repository::ChangePassword(const std::string& password, const KdfParams& kdf,
                                                const KeyFileInfo& who) {
-  LB_ASSIGN_OR_RETURN(auto added, WriteKeyFile(password, kdf, who));
+  if (keys_.append_only) return Status(Code::kPermission, "an append-only key cannot change keys");
+  LB_ASSIGN_OR_RETURN(auto added, WriteKeyFile(password, kdf, who, false));
   // The new key is stored before the old one goes, so a crash leaves two keys, never none.
   LB_RETURN_IF_ERROR_CTX(backend_->Remove({FileKind::kKey, key_id_}), "remove old key");
   key_id_ = added.first;

@@ -126,6 +126,13 @@ class Repository {
   Result<std::vector<std::string>> WriteIndex(const std::vector<PackInfo>& packs,
                                               const std::vector<std::string>& supersedes);
 
+  // Append-only keys (keys.h) cannot read trees or snapshots back, so a client
+  // using one keeps, in `dir` (created if missing), the plaintext of every tree
+  // blob and snapshot it writes; LoadBlob of a tree, LoadSnapshotFile and
+  // ListSnapshotIds are then served from there (only snapshots still present in
+  // the repository are listed). Set it before writing. No effect for full keys.
+  Status UseOwnCache(const std::string& dir);
+
   // Snapshots are stored as whole files named by the SHA-256 of their bytes.
   Result<Id> SaveSnapshotFile(ByteSpan payload);
   Result<Bytes> LoadSnapshotFile(const Id& id);
@@ -133,8 +140,9 @@ class Repository {
 
   // Keys.
   Result<std::vector<KeyInfo>> ListKeys();
+  // append_only: the new key can back up but not read or change keys (keys.h).
   Result<std::string> AddKey(const std::string& password, const KdfParams& kdf,
-                             const KeyFileInfo& who);
+                             const KeyFileInfo& who, bool append_only = false);
   Status RemoveKey(const std::string& id);  // refuses to remove the key in use
   Result<std::string> ChangePassword(const std::string& password, const KdfParams& kdf,
                                      const KeyFileInfo& who);  // replaces the key in use
@@ -144,7 +152,7 @@ class Repository {
              std::string key_id, const crypto::Key& sign_seed);
   Status LoadIndex();
   Result<std::pair<std::string, crypto::Key>> WriteKeyFile(const std::string& password, const KdfParams& kdf,
-                                                           const KeyFileInfo& who);
+                                                           const KeyFileInfo& who, bool append_only);
   Status LoadIndexFile(const std::string& name, std::vector<std::pair<Id, IndexFile>>& files,
                        std::unordered_set<Id, IdHash>& superseded);
   Status WritePack(std::unique_ptr<PackBuilder> pack);
@@ -156,6 +164,7 @@ class Repository {
   Config config_;
   MasterKeys keys_;
   std::string key_id_;
+  std::string own_cache_;  // append-only keys: plaintext trees and snapshots written here
   crypto::Key sign_seed_{};
   chunker::Chunker chunker_;
   WriteOptions write_options_;
