@@ -14,6 +14,10 @@
 #include "base/status.h"
 #include "storage/backend.h"
 
+namespace lb::storage {
+class ErasureBackend;  // storage/erasure_backend.h
+}
+
 namespace lb::app {
 
 // How backends are opened, from the global flags. main() fills the process-wide
@@ -32,5 +36,9 @@ Result<std::unique_ptr<storage::Backend>> OpenBackend(const std::string& locatio
 
 Result<std::unique_ptr<storage::Backend>> OpenS3Backend(const std::string& url);
 Result<std::unique_ptr<storage::Backend>> OpenErasureBackend(const std::string& url);
+// The same as the concrete type, for check and repair shards (Inspect, RepairAll).
+// kInvalidArgument for a malformed ec: location or a nested ec: member.
+Result<std::unique_ptr<storage::ErasureBackend>> OpenErasureBackendConcrete(const std::string& url);
+bool IsErasureLocation(const std::string& location);  // starts with "ec:"
 
 }  // namespace lb::app

@@ -1,9 +1,12 @@
 // lifeboat check, prune, repair index|snapshots, unlock.
 #include <cstdio>
+#include <optional>
 #include <iostream>
 
+#include "app/backends.h"
 #include "app/commands.h"
 #include "checker/checker.h"
+#include "storage/erasure_backend.h"
 #include "pruner/pruner.h"
 #include "repo/lock.h"
 
@@ -11,7 +14,81 @@ namespace lb::app {
 
 namespace {
 
-void PrintCheck(const checker::Report& r, bool json) {
+// Shard health of an ec: repository: one JSON object, or text lines per member.
+nlohmann::json ErasureJson(const storage::RedundancyReport& e) {
+  nlohmann::json members = nlohmann::json::array();
+  for (const auto& m : e.members)
+    members.push_back({{"location", SafeString(m.location)}, {"present", m.present}, {"missing", m.missing},
+                       {"damaged", m.damaged}, {"unreachable", m.unreachable},
+                       {"redundancy_lost", m.missing + m.damaged + m.unreachable > 0},
+                       {"error", SafeString(m.error)}});
+  nlohmann::json degraded = nlohmann::json::array(), lost = nlohmann::json::array();
+  for (const auto& h : e.degraded) degraded.push_back(storage::FileKey(h));
+  for (const auto& h : e.lost) lost.push_back(storage::FileKey(h));
+  return {{"k", e.k}, {"m", e.m}, {"files", e.files}, {"whole", e.whole()}, {"members", members},
+          {"degraded", degraded}, {"lost", lost}};
+}
+
+void PrintErasure(const storage::RedundancyReport& e) {
+  std::printf("erasure coding %d+%d: %llu files, %zu with lost redundancy, %zu lost\n", e.k, e.m,
+              (unsigned long long)e.files, e.degraded.size(), e.lost.size());
+  for (size_t i = 0; i < e.members.size(); ++i) {
+    const auto& m = e.members[i];
+    const bool lost = m.missing + m.damaged + m.unreachable > 0;
+    std::printf("  member %zu %s: %llu present, %llu missing, %llu damaged, %llu unreachable%s\n", i,
+                m.location.c_str(), (unsigned long long)m.present, (unsigned long long)m.missing,
+                (unsigned long long)m.damaged, (unsigned long long)m.unreachable, lost ? ": redundancy lost" : "");
+    if (!m.error.empty()) std::printf("    %s\n", m.error.c_str());
+  }
+  for (const auto& h : e.lost)
+    std::printf("error: %s has fewer than %d intact shards and cannot be read\n", storage::FileKey(h).c_str(), e.k);
+}
+
+// Inspects an ec: repository's shards; nullopt for other repositories.
+std::optional<storage::RedundancyReport> InspectShards(const Globals& g, bool verify_payload) {
+  if (!IsErasureLocation(g.repo)) return std::nullopt;
+  auto ec = OpenErasureBackendConcrete(g.repo);
+  if (!ec.ok()) Fail(ec.status());
+  storage::InspectOptions o;
+  o.verify_payload = verify_payload;
+  if (g.threads) o.threads = g.threads;
+  auto rep = (*ec)->Inspect(o);
+  if (!rep.ok()) Fail(rep.status().WithContext("check shards"));
+  return std::move(rep).value();
+}
+
+void RunRepairShards(Globals& g) {
+  const std::string location = RepoPath(g);
+  if (!IsErasureLocation(location))
+    throw Failure{kExitUsage, "repair shards: repository " + location + " is not erasure-coded (ec:K+M:...)"};
+  Session s = OpenLocked(g, false, "repair shards");
+  auto ec = OpenErasureBackendConcrete(location);
+  if (!ec.ok()) Fail(ec.status());
+  storage::InspectOptions o;
+  if (g.threads) o.threads = g.threads;
+  auto stats = (*ec)->RepairAll(o);
+  if (!stats.ok()) Fail(stats.status().WithContext("repair shards"));
+  auto after = (*ec)->Inspect(o);
+  if (!after.ok()) Fail(after.status().WithContext("repair shards"));
+  if (g.json) {
+    std::cout << DumpJson({{"message_type", "repair-shards"}, {"files_repaired", stats->files_repaired},
+                           {"shards_written", stats->shards_written}, {"shards_failed", stats->shards_failed},
+                           {"files_lost", stats->files_lost}, {"errors", stats->errors},
+                           {"erasure", ErasureJson(*after)}})
+              << "\n";
+  } else if (!g.quiet) {
+    for (const auto& e : stats->errors) std::fprintf(stderr, "repair shards: %s\n", e.c_str());
+    std::printf("rebuilt %llu shards of %llu files; %llu shards could not be written, %llu files lost\n",
+                (unsigned long long)stats->shards_written, (unsigned long long)stats->files_repaired,
+                (unsigned long long)stats->shards_failed, (unsigned long long)stats->files_lost);
+    if (after->whole()) std::printf("all %llu files are whole\n", (unsigned long long)after->files);
+  }
+  if (!after->whole())
+    throw Failure{kExitFatal, "repair shards: " + std::to_string(after->degraded.size() + after->lost.size()) +
+                                  " files still lack shards (see 'lifeboat check')"};
+}
+
+void PrintCheck(const checker::Report& r, bool json, const storage::RedundancyReport* ec) {
   if (json) {
     nlohmann::json errors = nlohmann::json::array();
     for (const auto& e : r.errors) {
@@ -20,13 +97,15 @@ void PrintCheck(const checker::Report& r, bool json) {
         affects.push_back({{"snapshot", a.snapshot.Hex()}, {"path", SafeString(a.path)}});
       errors.push_back({{"kind", e.kind}, {"id", e.id}, {"message", e.message}, {"affects", affects}});
     }
-    std::cout << DumpJson({{"message_type", "check"}, {"ok", r.ok()}, {"errors", errors},
-                           {"warnings", r.warnings}, {"snapshots", r.snapshots},
-                           {"trees", r.trees}, {"packs", r.packs}, {"packs_read", r.packs_read},
-                           {"blobs_read", r.blobs_read}})
-              << "\n";
+    nlohmann::json out = {{"message_type", "check"}, {"ok", r.ok() && (!ec || ec->whole())},
+                          {"errors", errors}, {"warnings", r.warnings}, {"snapshots", r.snapshots},
+                          {"trees", r.trees}, {"packs", r.packs}, {"packs_read", r.packs_read},
+                          {"blobs_read", r.blobs_read}};
+    if (ec) out["erasure"] = ErasureJson(*ec);
+    std::cout << DumpJson(out) << "\n";
     return;
   }
+  if (ec) PrintErasure(*ec);
   for (const auto& w : r.warnings) std::printf("warning: %s\n", w.c_str());
   for (const auto& e : r.errors) {
     std::printf("error: %s %s: %s\n", e.kind.c_str(), e.id.c_str(), e.message.c_str());
@@ -56,6 +135,10 @@ double ParsePercent(const std::string& s) {
 
 void RegisterCheck(CLI::App& app, Globals& g) {
   auto* cmd = app.add_subcommand("check", "verify the repository's structure (and with --read-data every byte)");
+  cmd->footer(
+      "On an erasure-coded repository (ec:K+M:...) check also reports, per member, the shards that are\n"
+      "present, missing, damaged or unreachable (shard headers; with --read-data every shard's SHA-256).\n"
+      "Exit 1 when errors are found or any redundancy is lost; 'lifeboat repair shards' rebuilds it.");
   auto read_all = std::make_shared<bool>(false);
   auto subset = std::make_shared<std::string>();
   cmd->add_flag("--read-data", *read_all, "read every pack and re-hash every blob");
@@ -75,8 +158,13 @@ void RegisterCheck(CLI::App& app, Globals& g) {
     Session s = OpenLocked(g, false, "check", oo);
     auto r = checker::Check(*s.repo, o, TheClock().Now());
     if (!r.ok()) Fail(r.status().WithContext("check"));
-    if (!g.quiet || !r->ok()) PrintCheck(*r, g.json);
+    const auto ec = InspectShards(g, o.read_data.mode == checker::ReadData::kAll);
+    const bool whole = !ec || ec->whole();
+    if (!g.quiet || !r->ok() || !whole) PrintCheck(*r, g.json, ec ? &*ec : nullptr);
     if (!r->ok()) throw Failure{kExitFatal, std::to_string(r->errors.size()) + " errors found"};
+    if (!whole)
+      throw Failure{kExitFatal, "redundancy lost: " + std::to_string(ec->degraded.size() + ec->lost.size()) +
+                                    " files lack shards; run 'lifeboat repair shards'"};
   });
 }
 
@@ -119,7 +207,7 @@ void RunPrune(Globals& g, double max_unused, bool dry_run, Session* existing) {
 }
 
 void RegisterRepair(CLI::App& app, Globals& g) {
-  auto* cmd = app.add_subcommand("repair", "rebuild the index or fix snapshots that reference lost data");
+  auto* cmd = app.add_subcommand("repair", "rebuild the index, fix snapshots that reference lost data, or rebuild ec: shards");
   cmd->require_subcommand(1);
   cmd->add_subcommand("index", "rebuild the index from the pack files")->callback([&g] {
     repo::OpenOptions oo;
@@ -169,6 +257,11 @@ void RegisterRepair(CLI::App& app, Globals& g) {
     }
     if (r->empty()) std::printf("no snapshot references lost data\n");
   });
+  cmd->add_subcommand("shards", "rebuild missing or damaged shards of an erasure-coded (ec:) repository")
+      ->footer("Reads every shard, rebuilds what a member lacks from k intact ones and stores it there\n"
+               "(a replaced member may be an empty folder). Exit 0 when every file is whole afterwards,\n"
+               "1 when some shards could not be rebuilt, 2 when the repository is not erasure-coded.")
+      ->callback([&g] { RunRepairShards(g); });
 }
 
 void RegisterUnlock(CLI::App& app, Globals& g) {
