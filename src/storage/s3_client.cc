@@ -37,8 +37,9 @@ Status S3StatusOf(const http::Response& resp, const std::string& what) {
   std::string detail = what + ": HTTP " + std::to_string(resp.status);
   if (!code.empty()) detail += " " + code;
   if (!message.empty()) detail += ": " + message;
-  if (code.empty() && message.empty() && resp.body.empty() && (resp.status == 401 || resp.status == 403))
-    detail += " (access denied: check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)";
+  if ((resp.status == 401 || resp.status == 403) &&
+      (code.empty() || code == "SignatureDoesNotMatch" || code == "InvalidAccessKeyId"))
+    detail += " (check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)";
   const long s = resp.status;
   if (s == 404) return NotFound(detail);
   if (s == 412 || (s == 409 && code == "ConditionalRequestConflict")) return Status(Code::kAlreadyExists, detail);

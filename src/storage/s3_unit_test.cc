@@ -177,7 +177,8 @@ TEST(S3Errors, StatusMapping) {
   EXPECT_EQ(S3StatusOf(ErrorResponse(409, "ConditionalRequestConflict", ""), "x").code(), Code::kAlreadyExists);
   Status sig = S3StatusOf(ErrorResponse(403, "SignatureDoesNotMatch", "check your key"), "load k");
   EXPECT_EQ(sig.code(), Code::kPermission);
-  EXPECT_EQ(sig.message(), "load k: HTTP 403 SignatureDoesNotMatch: check your key");
+  EXPECT_EQ(sig.message(),
+            "load k: HTTP 403 SignatureDoesNotMatch: check your key (check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)");
   EXPECT_EQ(S3StatusOf(ErrorResponse(403, "InvalidAccessKeyId", ""), "x").code(), Code::kPermission);
   EXPECT_NE(S3StatusOf(ErrorResponse(403, "", ""), "x").message().find("AWS_SECRET_ACCESS_KEY"), std::string::npos);
   EXPECT_EQ(S3StatusOf(ErrorResponse(416, "InvalidRange", ""), "x").code(), Code::kCorrupt);
