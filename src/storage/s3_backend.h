@@ -3,7 +3,8 @@
 //
 // Object keys: PREFIX/config, PREFIX/keys/NAME, PREFIX/data/XX/NAME (XX = first two
 // characters of NAME), PREFIX/index/NAME, PREFIX/snapshots/NAME, PREFIX/locks/NAME
-// (no "PREFIX/" when the prefix is empty).
+// and PREFIX/DIR/NAME for every other kind, DIR = FileKindDir(kind) (no "PREFIX/"
+// when the prefix is empty).
 //
 // How the Backend contract is kept:
 // - Save: one PUT with If-None-Match: * (412 -> kAlreadyExists), so an object is never
