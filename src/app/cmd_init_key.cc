@@ -1,11 +1,13 @@
 // lifeboat init, lifeboat key list|add|remove|passwd.
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 
 #include "app/commands.h"
 #include "fs/dir.h"
+#include "pruner/pruner.h"
 #include "storage/backend.h"
 
 namespace lb::app {
@@ -132,6 +134,69 @@ void RegisterKey(CLI::App& app, Globals& g) {
     if (!st.ok()) Fail(st);
     AuditLog(*s.repo, "key remove", {}, {"key:" + match});
     if (!g.quiet) std::cout << "removed key " << match.substr(0, 8) << "\n";
+  });
+
+  auto reencrypt = std::make_shared<bool>(false);
+  auto kdf3 = std::make_shared<KdfFlags>();
+  auto* rotate = key->add_subcommand(
+      "rotate",
+      "start a new data key version: new data is encrypted under it at once, older data stays\n"
+      "readable through the older versions kept (encrypted) in the keyring; nothing is re-uploaded.\n"
+      "With --reencrypt (for a key known to be compromised): rewrite every pack and snapshot under\n"
+      "the new version, then retire the old ones; other key files stop working and must be re-added");
+  rotate->add_flag("--reencrypt", *reencrypt, "rewrite all data under the new version and retire the old ones");
+  kdf3->Add(rotate);
+  rotate->callback([&g, reencrypt, kdf3] {
+    auto s = OpenLocked(g, *reencrypt, "key rotate");
+    const uint32_t before = s.repo->keys().current;
+    if (!*reencrypt) {
+      auto v = s.repo->RotateKey(TheClock().Now(), /*publish=*/true);
+      if (!v.ok()) Fail(v.status());
+      AuditLog(*s.repo, "key rotate", {"keyring:version " + std::to_string(*v)});
+      if (g.json)
+        std::cout << DumpJson({{"message_type", "key-rotate"}, {"version", *v}, {"previous", before}}) << "\n";
+      else if (!g.quiet)
+        std::printf("data key version %u is current; versions up to %u stay readable (nothing re-uploaded)\n", *v, before);
+      return;
+    }
+    // The new version lives only in this key file until the end, so that the old
+    // chain cannot unlock it: write the key file first, so a crash never loses it.
+    const std::string pw = ReadPassword(g);
+    const std::string old_key = s.repo->key_id();
+    auto v = s.repo->RotateKey(TheClock().Now(), /*publish=*/false);
+    if (!v.ok()) Fail(v.status());
+    auto kept = s.repo->ChangePassword(pw, kdf3->Params(), Who());
+    if (!kept.ok()) Fail(kept.status().WithContext("save the new key version"));
+    auto st = pruner::Reencrypt(*s.repo, [&g](const std::string& what) {
+      if (!g.quiet && !g.json) std::fprintf(stderr, "%s\n", what.c_str());
+    });
+    if (!st.ok()) Fail(st.status().WithContext("re-encrypt (safe to run again)"));
+    if (Status r = s.repo->RetireOldVersions(TheClock().Now()); !r.ok()) Fail(r);
+    auto final_key = s.repo->ChangePassword(pw, kdf3->Params(), Who());
+    if (!final_key.ok()) Fail(final_key.status().WithContext("write the key file without the retired versions"));
+    std::vector<std::string> stale;
+    if (auto keys = s.repo->ListKeys(); keys.ok())
+      for (const auto& k : *keys)
+        if (k.id != *final_key) stale.push_back(k.id);
+    auto added = WrittenPacks(*s.repo);
+    added.push_back("key:" + *final_key);
+    AuditLog(*s.repo, "key rotate --reencrypt", added, {"key:" + old_key});
+    if (g.json) {
+      std::cout << DumpJson({{"message_type", "key-rotate"}, {"version", *v}, {"previous", before},
+                             {"reencrypted", true}, {"packs_rewritten", st->packs_rewritten},
+                             {"blobs_rewritten", st->blobs_rewritten}, {"snapshots_rewritten", st->snapshots_rewritten},
+                             {"packs_removed", st->packs_removed}, {"key", *final_key}, {"retired_keys", stale}})
+                << "\n";
+    } else if (!g.quiet) {
+      std::printf("data key version %u is the only one now: %llu packs (%llu blobs) and %llu snapshots rewritten, "
+                  "%llu old packs removed; your key is now %s\n",
+                  *v, (unsigned long long)st->packs_rewritten, (unsigned long long)st->blobs_rewritten,
+                  (unsigned long long)st->snapshots_rewritten, (unsigned long long)st->packs_removed,
+                  final_key->substr(0, 8).c_str());
+      for (const auto& k : stale)
+        std::printf("key %s holds only retired versions and can no longer open the repository: "
+                    "remove it ('key remove %s') and add a new one\n", k.substr(0, 8).c_str(), k.substr(0, 8).c_str());
+    }
   });
 
   auto pw_file = std::make_shared<std::string>();

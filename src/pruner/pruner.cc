@@ -178,6 +178,71 @@ Result<PruneStats> Prune(repo::Repository& repo, const PruneOptions& opt) {
   return st;
 }
 
+Result<ReencryptStats> Reencrypt(repo::Repository& repo,
+                                 const std::function<void(const std::string&)>& on_progress) {
+  ReencryptStats st;
+  if (!repo.damaged_index_files().empty())
+    return Corrupt("an index file is damaged; run 'lifeboat repair index' first");
+  const uint32_t current = repo.keys().current;
+  LB_ASSIGN_OR_RETURN(auto present, repo.ListPacks());
+  std::vector<repo::PackInfo> keep, old;
+  std::unordered_set<Id, IdHash> indexed;
+  repo.index().ForEachPack([&](const repo::PackInfo& p) {
+    indexed.insert(p.id);
+    (p.key_version == current ? keep : old).push_back(p);
+  });
+  Say(on_progress, "re-encrypting " + std::to_string(old.size()) + " packs");
+  for (const auto& p : old) {
+    if (!present.count(p.id)) continue;  // lost: nothing to rewrite
+    LB_ASSIGN_OR_RETURN_CTX(Bytes bytes, repo.backend().Load({FileKind::kData, p.id.Hex()}), "read pack " + p.id.Short());
+    for (const auto& b : p.blobs) {
+      auto loc = repo.index().Find(b.id);
+      if (!loc || loc->pack->id != p.id) continue;  // another copy is the one in use
+      if (uint64_t{b.offset} + b.length > bytes.size()) return Corrupt("pack " + p.id.Short() + " is short");
+      LB_ASSIGN_OR_RETURN_CTX(Bytes plain, repo.OpenBlob(p, b, ByteSpan(bytes.data() + b.offset, b.length)),
+                              "re-encrypt");
+      LB_RETURN_IF_ERROR(repo.SaveBlobAgain(b.kind, b.id, plain).status());
+      ++st.blobs_rewritten;
+    }
+    ++st.packs_rewritten;
+  }
+  LB_RETURN_IF_ERROR(repo.Flush());
+  for (auto& p : repo.written_packs()) keep.push_back(std::move(p));
+
+  Say(on_progress, "re-encrypting snapshots");
+  LB_ASSIGN_OR_RETURN(auto snaps, snapshot::ListSnapshots(repo));  // oldest first: parents before children
+  std::unordered_map<Id, Id, IdHash> renamed;
+  for (auto& e : snaps) {
+    LB_ASSIGN_OR_RETURN(Bytes raw, repo.backend().Load({FileKind::kSnapshot, e.id.Hex()}));
+    ByteReader r(raw);
+    LB_ASSIGN_OR_RETURN(uint32_t version, r.U32());
+    auto parent = renamed.find(e.snapshot.parent);
+    if (version == current && parent == renamed.end()) continue;
+    if (parent != renamed.end()) e.snapshot.parent = parent->second;
+    LB_ASSIGN_OR_RETURN(Id fresh, repo.SaveSnapshotFile(snapshot::EncodeSnapshot(e.snapshot)));
+    renamed[e.id] = fresh;
+    ++st.snapshots_rewritten;
+  }
+
+  Say(on_progress, "writing the new index");
+  LB_ASSIGN_OR_RETURN(auto counts, ReplaceIndex(repo, keep));
+  st.index_files_written = counts.first;
+  st.index_files_removed = counts.second;
+  for (const auto& [from, to] : renamed) {
+    Status s = repo.backend().Remove({FileKind::kSnapshot, from.Hex()});
+    if (!s.ok() && s.code() != Code::kNotFound) return s.WithContext("remove snapshot " + from.Short());
+  }
+  std::unordered_set<Id, IdHash> kept;
+  for (const auto& p : keep) kept.insert(p.id);
+  for (const auto& [id, size] : present) {
+    if (kept.count(id)) continue;
+    Status s = repo.backend().Remove({FileKind::kData, id.Hex()});
+    if (!s.ok() && s.code() != Code::kNotFound) return s.WithContext("remove pack " + id.Short());
+    ++st.packs_removed;
+  }
+  return st;
+}
+
 Result<RepairIndexStats> RepairIndex(repo::Repository& repo,
                                      const std::function<void(const std::string&)>& on_progress) {
   RepairIndexStats st;

@@ -53,4 +53,18 @@ struct RepairedSnapshot {
 // without the damaged files (tag "repaired"); with `forget`, removes the original.
 Result<std::vector<RepairedSnapshot>> RepairSnapshots(repo::Repository& repo, bool forget, bool dry_run);
 
+struct ReencryptStats {
+  uint64_t packs_rewritten = 0, blobs_rewritten = 0, packs_removed = 0;
+  uint64_t snapshots_rewritten = 0;
+  uint64_t index_files_written = 0, index_files_removed = 0;
+};
+// `key rotate --reencrypt`: rewrites every pack and snapshot file sealed to a
+// data key version other than the current one under the current version
+// (snapshots whose parent was rewritten are rewritten too, so parent ids stay
+// valid), then writes the new index and removes the old packs, the old
+// snapshot files and packs in no index. Same crash order as prune. Needs an
+// exclusive lock and a full key.
+Result<ReencryptStats> Reencrypt(repo::Repository& repo,
+                                 const std::function<void(const std::string&)>& on_progress);
+
 }  // namespace lb::pruner

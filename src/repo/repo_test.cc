@@ -15,6 +15,7 @@
 #include "base/clock.h"
 #include "repo/config.h"
 #include "repo/index.h"
+#include "repo/keyring.h"
 #include "repo/keys.h"
 #include "repo/lock.h"
 #include "repo/pack.h"
@@ -1080,6 +1081,38 @@ TEST_F(RepoTest, AppendOnlyKeyWritesButCannotRead) {
   EXPECT_EQ(*(*again)->LoadBlob(tree_id), tree);
   EXPECT_EQ(ToString(*(*again)->LoadSnapshotFile(*new_snap)), "append-only snapshot");
   EXPECT_EQ(key_text.find("\"secret\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lb::repo
+
+namespace lb::repo {
+namespace {
+
+TEST(KeyringTest, EntryOpensOnlyWithItsWrappingVersion) {
+  ASSERT_TRUE(crypto::Init().ok());
+  const DataKey v1{1, crypto::GenerateBoxKeyPair()}, v2{2, crypto::GenerateBoxKeyPair()};
+  const DataKey other{1, crypto::GenerateBoxKeyPair()};
+  const std::string text = EncodeKeyringEntry(v2, v1, 1234);
+  auto e = ParseKeyringEntry(text);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(e->version, 2u);
+  EXPECT_EQ(e->wrapped_with, 1u);
+  EXPECT_EQ(e->created, 1234);
+  auto opened = OpenKeyringEntry(*e, v1);
+  ASSERT_TRUE(opened.ok());
+  EXPECT_EQ(opened->pair.secret_key, v2.pair.secret_key);
+  EXPECT_EQ(opened->pair.public_key, v2.pair.public_key);
+  EXPECT_EQ(OpenKeyringEntry(*e, other).status().code(), Code::kCorrupt) << "another version-1 secret";
+  // A swapped public key outside the sealed part is caught.
+  std::string forged = text;
+  const std::string pub = HexEncode(v2.pair.public_key);
+  forged.replace(forged.find(pub), pub.size(), HexEncode(other.pair.public_key));
+  EXPECT_EQ(OpenKeyringEntry(*ParseKeyringEntry(forged), v1).status().code(), Code::kCorrupt);
+  auto marker = ParseKeyringEntry(EncodeRetirement(3, 99));
+  ASSERT_TRUE(marker.ok());
+  EXPECT_EQ(marker->retired_below, 3u);
+  EXPECT_FALSE(ParseKeyringEntry("{\"v\":1,\"version\":1,\"wrapped_with\":2,\"created_ns\":0}").ok());
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 #include "repo/repository.h"
+#include "repo/keyring.h"
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include <filesystem>
@@ -146,6 +148,7 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<storage::Ba
       std::unique_ptr<Repository> repo(new Repository(std::move(backend), std::move(config),
                                                       std::move(keys->keys), name, keys->sign_seed));
       repo->tolerate_damaged_index_ = options.tolerate_damaged_index;
+      LB_RETURN_IF_ERROR_CTX(repo->ApplyKeyring(), "load keyring");
       LB_RETURN_IF_ERROR_CTX(repo->LoadIndex(), "load index");
       return repo;
     }
@@ -535,6 +538,95 @@ Result<std::pair<std::string, crypto::Key>> Repository::WriteKeyFile(const std::
   std::string id = crypto::Sha256(AsBytes(encoded.first)).Hex();
   LB_RETURN_IF_ERROR_CTX(backend_->Save({FileKind::kKey, id}, AsBytes(encoded.first)), "save key");
   return std::make_pair(id, encoded.second);
+}
+
+Status Repository::ApplyKeyring() {
+  version_created_[1] = config_.created;
+  LB_RETURN_IF_ERROR(backend_->List(FileKind::kKeyring, [&](const std::string& n, uint64_t) {
+    keyring_names_.push_back(n);
+    return Status::Ok();
+  }));
+  std::vector<KeyringEntry> entries;
+  for (const auto& n : keyring_names_) {
+    auto text = LoadVerified(*backend_, {FileKind::kKeyring, n});
+    auto e = text.ok() ? ParseKeyringEntry(ToString(*text)) : Result<KeyringEntry>(text.status());
+    if (!e.ok()) {
+      damaged_keyring_.emplace_back(n, e.status());
+      continue;
+    }
+    if (e->retired_below) {
+      retired_below_ = std::max(retired_below_, e->retired_below);
+      continue;
+    }
+    version_created_[e->version] = e->created;
+    entries.push_back(std::move(e).value());
+  }
+  if (keys_.data_keys.back().version < retired_below_)
+    return Status(Code::kPermission, "this key was retired by 'key rotate --reencrypt' (it holds no data key "
+                                     "version from " + std::to_string(retired_below_) + " on); ask for a new key");
+  if (keys_.append_only) return Status::Ok();  // no secret unlocks anything
+  // Unlock the chain: an entry opens once the version it is wrapped with is known.
+  for (bool progress = true; progress;) {
+    progress = false;
+    for (const auto& e : entries) {
+      if (keys_.Find(e.version)) continue;
+      const DataKey* wrap = keys_.Find(e.wrapped_with);
+      if (!wrap) continue;
+      auto dk = OpenKeyringEntry(e, *wrap);
+      if (!dk.ok()) {
+        damaged_keyring_.emplace_back("version " + std::to_string(e.version), dk.status());
+        continue;
+      }
+      auto pos = std::find_if(keys_.data_keys.begin(), keys_.data_keys.end(),
+                              [&](const DataKey& d) { return d.version > dk->version; });
+      keys_.data_keys.insert(pos, *dk);
+      progress = true;
+    }
+  }
+  keys_.current = keys_.data_keys.back().version;  // new data under the newest version
+  return Status::Ok();
+}
+
+Result<uint32_t> Repository::RotateKey(TimeNs now, bool publish) {
+  if (keys_.append_only) return Status(Code::kPermission, "an append-only key cannot rotate keys");
+  uint32_t top = keys_.data_keys.back().version;
+  for (const auto& [v, t] : version_created_) top = std::max(top, v);
+  DataKey added{top + 1, crypto::GenerateBoxKeyPair()};
+  if (publish) {
+    const std::string text = EncodeKeyringEntry(added, keys_.Current(), now);
+    const std::string name = crypto::Sha256(AsBytes(text)).Hex();
+    LB_RETURN_IF_ERROR_CTX(backend_->Save({FileKind::kKeyring, name}, AsBytes(text)), "save keyring entry");
+    keyring_names_.push_back(name);
+  }
+  keys_.data_keys.push_back(added);
+  keys_.current = added.version;
+  version_created_[added.version] = now;
+  return added.version;
+}
+
+TimeNs Repository::VersionCreated(uint32_t version) const {
+  auto it = version_created_.find(version);
+  return it == version_created_.end() ? 0 : it->second;
+}
+
+Status Repository::RetireOldVersions(TimeNs now) {
+  if (keys_.append_only) return Status(Code::kPermission, "an append-only key cannot retire keys");
+  const DataKey keep = keys_.Current();
+  for (auto& d : keys_.data_keys)
+    if (d.version != keep.version) crypto::Wipe(d.pair.secret_key);
+  keys_.data_keys = {keep};
+  // The marker first: from here on, key files with only older versions refuse to open.
+  const std::string marker = EncodeRetirement(keep.version, now);
+  const std::string marker_name = crypto::Sha256(AsBytes(marker)).Hex();
+  Status saved = backend_->Save({FileKind::kKeyring, marker_name}, AsBytes(marker));
+  if (!saved.ok() && saved.code() != Code::kAlreadyExists) return saved.WithContext("save retirement marker");
+  for (const auto& n : keyring_names_) {
+    Status st = backend_->Remove({FileKind::kKeyring, n});
+    if (!st.ok() && st.code() != Code::kNotFound) return st.WithContext("remove keyring entry " + n.substr(0, 8));
+  }
+  keyring_names_ = {marker_name};
+  retired_below_ = keep.version;
+  return Status::Ok();
 }
 
 Status Repository::RemoveKey(const std::string& id) {

@@ -9,6 +9,7 @@
 // with SaveBlob.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -147,10 +148,27 @@ class Repository {
   Result<std::string> ChangePassword(const std::string& password, const KdfParams& kdf,
                                      const KeyFileInfo& who);  // replaces the key in use
 
+  // Key rotation (keyring.h). RotateKey adds a new data key version and makes it
+  // current for new data; with `publish` it is written to the keyring (wrapped
+  // with the previous current version) so every full key file can read what is
+  // written under it. Needs a full key. Returns the new version.
+  Result<uint32_t> RotateKey(TimeNs now, bool publish);
+  // When each known data key version was created (version 1: the repository).
+  TimeNs VersionCreated(uint32_t version) const;
+  // Forgets every data key version but the current one (after `key rotate
+  // --reencrypt` rewrote all data) and removes the keyring. Callers then
+  // rewrite their key file (ChangePassword with the same password).
+  // Writes a retirement marker so key files holding only older versions refuse to
+  // open (kPermission), and removes the keyring entries.
+  Status RetireOldVersions(TimeNs now);
+  // Keyring entries that failed to load (name, error); they are skipped.
+  const std::vector<std::pair<std::string, Status>>& damaged_keyring() const { return damaged_keyring_; }
+
  private:
   Repository(std::unique_ptr<storage::Backend> backend, Config config, MasterKeys keys,
              std::string key_id, const crypto::Key& sign_seed);
   Status LoadIndex();
+  Status ApplyKeyring();
   Result<std::pair<std::string, crypto::Key>> WriteKeyFile(const std::string& password, const KdfParams& kdf,
                                                            const KeyFileInfo& who, bool append_only);
   Status LoadIndexFile(const std::string& name, std::vector<std::pair<Id, IndexFile>>& files,
@@ -164,7 +182,11 @@ class Repository {
   Config config_;
   MasterKeys keys_;
   std::string key_id_;
-  std::string own_cache_;  // append-only keys: plaintext trees and snapshots written here
+  std::string own_cache_;
+  std::map<uint32_t, TimeNs> version_created_;
+  std::vector<std::string> keyring_names_;
+  uint32_t retired_below_ = 0;
+  std::vector<std::pair<std::string, Status>> damaged_keyring_;  // append-only keys: plaintext trees and snapshots written here
   crypto::Key sign_seed_{};
   chunker::Chunker chunker_;
   WriteOptions write_options_;

@@ -20,9 +20,9 @@
 
 namespace lb::storage {
 
-enum class FileKind { kConfig, kKey, kData, kIndex, kSnapshot, kLock, kAudit };
+enum class FileKind { kConfig, kKey, kData, kIndex, kSnapshot, kLock, kAudit, kKeyring };
 
-const char* FileKindDir(FileKind k);  // "config", "keys", "data", "index", "snapshots", "locks", "audit"
+const char* FileKindDir(FileKind k);  // "config", "keys", "data", "index", "snapshots", "locks", "audit", "keyring"
 
 // A file name every backend accepts: 1-255 characters of [A-Za-z0-9_.-], not starting
 // with '.'. Save of any other name is kInvalidArgument.

@@ -29,6 +29,7 @@ const char* FileKindDir(FileKind k) {
     case FileKind::kSnapshot: return "snapshots";
     case FileKind::kLock: return "locks";
     case FileKind::kAudit: return "audit";
+    case FileKind::kKeyring: return "keyring";
   }
   return "?";
 }
@@ -88,7 +89,7 @@ class LocalBackend final : public Backend {
   Status Create() override {
     LB_RETURN_IF_ERROR(MakeDir(root_));
     for (FileKind k : {FileKind::kKey, FileKind::kData, FileKind::kIndex, FileKind::kSnapshot,
-                       FileKind::kLock, FileKind::kAudit})
+                       FileKind::kLock, FileKind::kAudit, FileKind::kKeyring})
       LB_RETURN_IF_ERROR(MakeDir(root_ + "/" + FileKindDir(k)));
     char sub[3];
     for (int i = 0; i < 256; ++i) {
