@@ -106,6 +106,7 @@ void RegisterDaemon(CLI::App& app, Globals& g) {
     for (const auto& sv : pol.services)
       if (auto j = h->Last(sv.name, "drill"); j.ok() && *j) drill_attempt[sv.name] = (**j).end;
     bool drill_running = false;
+    TimeNs next_key_check = 0;  // key rotation (rotate_keys_every) is checked every minute
     signal(SIGTERM, OnSignal);
     signal(SIGINT, OnSignal);
     signal(SIGHUP, OnSignal);
@@ -170,6 +171,10 @@ void RegisterDaemon(CLI::App& app, Globals& g) {
             });
             break;
           }
+        if (now >= next_key_check) {
+          next_key_check = now + 60LL * 1000000000LL;
+          for (const auto& line : RotateDueKeys(pol)) Log(line);
+        }
         wake = scheduler::NextWakeup(pol, state, now, opt);
       }
       // Sleep until the next wake-up, waking every 200 ms for signals and finished jobs.

@@ -20,6 +20,7 @@
 #include "policy/policy.h"
 #include "policy/units.h"
 #include "retention/retention.h"
+#include "repo/lock.h"
 #include "snapshot/store.h"
 
 namespace lb::app {
@@ -78,6 +79,32 @@ Result<std::unique_ptr<repo::Repository>> OpenTarget(const policy::Target& t) {
   LB_ASSIGN_OR_RETURN(auto repo, repo::Repository::Open(std::move(backend), pw));
   if (repo->keys().append_only) LB_RETURN_IF_ERROR(UseOwnCache(*repo));
   return repo;
+}
+
+int64_t KeyAge(const repo::Repository& repo) {
+  return TheClock().Now() - repo.VersionCreated(repo.keys().current);
+}
+
+std::vector<std::string> RotateDueKeys(const policy::Policy& p) {
+  std::vector<std::string> log;
+  for (const auto& t : p.targets) {
+    if (t.rotate_keys_every_ns <= 0) continue;
+    auto repo = OpenTarget(t);
+    if (!repo.ok()) {
+      log.push_back("key rotation: target " + t.name + ": " + repo.status().message());
+      continue;
+    }
+    if ((*repo)->keys().append_only || KeyAge(**repo) <= t.rotate_keys_every_ns) continue;
+    auto lock = repo::Lock::Acquire(**repo, false, "key rotate (policy)", TheClock());
+    auto v = lock.ok() ? (*repo)->RotateKey(TheClock().Now(), /*publish=*/true) : Result<uint32_t>(lock.status());
+    if (!v.ok()) {
+      log.push_back("key rotation: target " + t.name + ": " + v.status().message());
+      continue;
+    }
+    AuditLog(**repo, "key rotate (policy)", {"keyring:version " + std::to_string(*v)});
+    log.push_back("key rotation: target " + t.name + ": data key version " + std::to_string(*v) + " is current");
+  }
+  return log;
 }
 
 policy::History BuildHistory(const policy::Policy& p, history::History& h) {
@@ -309,6 +336,10 @@ void RegisterPolicy(CLI::App& app, Globals& g) {
     policy::LintHooks hooks;
     hooks.check_password = [](const policy::Target& t) { return TargetPassword(t).status(); };
     hooks.probe_target = [](const policy::Target& t) { return OpenTarget(t).status(); };
+    hooks.key_age = [](const policy::Target& t) -> Result<int64_t> {
+      LB_ASSIGN_OR_RETURN(auto repo, OpenTarget(t));
+      return KeyAge(*repo);
+    };
     auto findings = policy::Lint(p, hooks);
     if (g.json) {
       nlohmann::json a = nlohmann::json::array();

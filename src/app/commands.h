@@ -39,6 +39,11 @@ std::string DefaultHistoryPath();
 std::unique_ptr<history::History> OpenHistory(const std::string& path);
 policy::Zone ZoneOf(const policy::Policy& p);
 policy::Policy LoadPolicy(const std::string& path);  // throws Failure on any error
+// How long the repository's current data key version has been in use.
+int64_t KeyAge(const repo::Repository& repo);
+// Rotates the data key of every target whose rotate_keys_every has passed
+// (daemon); returns one log line per target acted on or failed.
+std::vector<std::string> RotateDueKeys(const policy::Policy& p);
 Result<std::string> TargetPassword(const policy::Target& t);
 Result<std::unique_ptr<repo::Repository>> OpenTarget(const policy::Target& t);
 // The facts `plan`/`status` need, from the history database.

@@ -45,6 +45,14 @@ class Linter {
       const Status st = hooks_.probe_target(t);
       if (!st.ok()) Err(t.At("url"), name + " (" + t.url + "): " + st.message());
     }
+    if (t.rotate_keys_every_ns > 0 && hooks_.key_age) {
+      const auto age = hooks_.key_age(t);
+      if (age.ok() && *age > t.rotate_keys_every_ns)
+        Warn(t.At("rotate_keys_every"), name + ": the data key is " + FormatDuration(*age / 1000000000 * 1000000000) +
+                                            " old, the policy asks for a new one every " +
+                                            FormatDuration(t.rotate_keys_every_ns) +
+                                            " (run 'lifeboat key rotate', or let the daemon do it)");
+    }
     const bool used = std::any_of(p_.services.begin(), p_.services.end(), [&](const Service& s) {
       return std::any_of(s.targets.begin(), s.targets.end(), [&](const Ref& r) { return r.name == t.name; });
     });

@@ -48,6 +48,9 @@ struct LintHooks {
   // readable, environment variable set). Only called when exactly one source
   // is configured.
   std::function<Status(const Target&)> check_password;
+  // Age of the target's current data key version (only for targets with
+  // rotate_keys_every); an error skips the check (probe_target reports it).
+  std::function<Result<int64_t>(const Target&)> key_age;
 };
 
 // Every finding, ordered by position then message. Never fails.

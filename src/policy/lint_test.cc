@@ -74,6 +74,23 @@ TEST(Lint, HooksProbeTargetsAndPasswords) {
   EXPECT_EQ(probed, (std::vector<std::string>{"cold", "hot"}));
 }
 
+TEST(Lint, KeyRotationSchedule) {
+  const std::string targets = std::string(kTargets) + "rotate_keys_every = \"90d\"\n";
+  const Policy p = MustParse(targets + Svc("a"));
+  ASSERT_EQ(p.targets[0].rotate_keys_every_ns, 90LL * 86400 * 1000000000);
+  LintHooks hooks;
+  int64_t age = 30LL * 86400 * 1000000000;
+  hooks.key_age = [&](const Target&) -> Result<int64_t> { return age; };
+  EXPECT_TRUE(Lint(p, hooks).empty());
+  age = 91LL * 86400 * 1000000000;
+  EXPECT_EQ(Lines(Lint(p, hooks)),
+            (std::vector<std::string>{"p.toml:4:21: warning: target 'hot': the data key is 91d old, the policy asks "
+                                      "for a new one every 90d (run 'lifeboat key rotate', or let the daemon do it)"}));
+  hooks.key_age = [&](const Target&) -> Result<int64_t> { return NotFound("unreachable"); };
+  EXPECT_TRUE(Lint(p, hooks).empty()) << "an unreachable target is probe_target's finding";
+  EXPECT_FALSE(ParsePolicy(std::string(kTargets) + "rotate_keys_every = \"soon\"\n" + Svc("a"), "p.toml").ok());
+}
+
 TEST(Lint, ServiceTargetsAndEncryption) {
   const Policy p = MustParse(
       std::string(kTargets) + "[targets.plain]\nurl = \"/p\"\npassword_env = \"P\"\n" + "encryption = \"none\"\n" +

@@ -26,7 +26,7 @@ void ParseTarget(TomlReader& r, std::string_view name, const toml::table& t, Pos
   tg.name = std::string(name);
   tg.pos = pos;
   RecordKeyPositions(t, tg.key_pos);
-  r.CheckKeys(t, {"url", "password_file", "password_env", "encryption"}, ctx);
+  r.CheckKeys(t, {"url", "password_file", "password_env", "encryption", "rotate_keys_every"}, ctx);
   r.Require(t, pos, {"url"}, ctx);
   if (const auto* n = t.get("url")) tg.url = r.String(*n, "'url' in " + ctx).value_or("");
   if (const auto* n = t.get("password_file")) tg.password_file = r.String(*n, "'password_file' in " + ctx).value_or("");
@@ -36,6 +36,11 @@ void ParseTarget(TomlReader& r, std::string_view name, const toml::table& t, Pos
     if (e && *e != "required" && *e != "none")
       r.Error(TomlReader::PosOf(*n), "'encryption' in " + ctx + " must be \"required\" or \"none\", not " + Quote(*e));
     tg.encrypted = e.value_or("required") != "none";
+  }
+  if (const auto* n = t.get("rotate_keys_every")) {
+    tg.rotate_keys_every_ns = r.Duration(*n, "'rotate_keys_every' in " + ctx).value_or(0);
+    if (tg.rotate_keys_every_ns < 0)
+      r.Error(TomlReader::PosOf(*n), "'rotate_keys_every' in " + ctx + " must be positive");
   }
   p.targets.push_back(std::move(tg));
 }

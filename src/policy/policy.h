@@ -15,6 +15,8 @@
 //     password_file  file holding the repository password
 //     password_env   environment variable holding it
 //     encryption     "required" (default) | "none" (target may be unencrypted)
+//     rotate_keys_every  duration: start a new data key version this often
+//                    (`policy check` warns when overdue; the daemon rotates)
 //   [services.NAME]
 //     owner          team accountable for the service
 //     description    free text
@@ -65,6 +67,7 @@ struct Target {
   std::string password_file;             // "" = not set
   std::string password_env;              // "" = not set
   bool encrypted = true;                 // encryption = "required"
+  int64_t rotate_keys_every_ns = 0;      // 0 = no rotation schedule
   Pos pos;                               // the [targets.NAME] header
   std::map<std::string, Pos> key_pos;    // value position of each key written
   Pos At(const std::string& key) const;  // key_pos[key], else pos

@@ -91,5 +91,43 @@ class RotationTest(lbtest.LBTestCase):
         self.lb.run(["check", "--read-data"])
 
 
+    def test_policy_schedule_warns_and_the_daemon_rotates(self):
+        import signal
+        import subprocess
+        import textwrap
+        import time
+        lbtest.write_file(self.path("pw"), self.lb.password + "\n")
+        policy = self.path("p.toml")
+        lbtest.write_file(policy, textwrap.dedent(f"""\
+            [targets.hot]
+            url = "{self.lb.repo}"
+            password_file = "{self.path('pw')}"
+            rotate_keys_every = "1s"
+            [services.s]
+            rpo = "1d"
+            rto = "1d"
+            schedule = "every 1d"
+            sources = [{{ type = "path", path = "{self.src}" }}]
+            targets = ["hot"]
+            """))
+        time.sleep(1.2)
+        out = self.lb.run(["policy", "check", policy]).stdout
+        self.assertIn("the policy asks for a new one every 1s", out)
+        env = dict(self.lb.env, LIFEBOAT_HISTORY=self.path("h.db"))
+        p = subprocess.Popen([self.lb.bin, "daemon", policy], env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+        try:
+            keyring = os.path.join(self.lb.repo, "keyring")
+            deadline = time.time() + 60
+            while time.time() < deadline and not (os.path.isdir(keyring) and os.listdir(keyring)):
+                time.sleep(0.2)
+        finally:
+            p.send_signal(signal.SIGTERM)
+            _, err = p.communicate(timeout=60)
+        self.assertIn("data key version 2 is current", err)
+        self.assertEqual(len(os.listdir(keyring)), 1)
+        self.assertIn("key rotate (policy)", [e["command"] for e in self.lb.run_json(["audit", "log"])["entries"]])
+
+
 if __name__ == "__main__":
     lbtest.main()
