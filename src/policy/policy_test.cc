@@ -122,7 +122,7 @@ TEST(ParsePolicy, ErrorsNameFileLineColumn) {
   const Bad cases[] = {
       {Service("colour = \"red\"\n"), "f.toml:6:1: unknown key 'colour' in [services.db] " + kKeys},
       {"[targets.hot]\nurl = \"/x\"\npasswd = \"x\"\n",
-       "f.toml:3:1: unknown key 'passwd' in [targets.hot] (want url, password_file, password_env, encryption)"},
+       "f.toml:3:1: unknown key 'passwd' in [targets.hot] (want url, password_file, password_env, encryption, rotate_keys_every)"},
       {Service("retention = { last = 3, dayly = 7 }\n"),
        "f.toml:6:25: unknown key 'dayly' in [services.db].retention (want last, hourly, daily, weekly, monthly, "
        "yearly, within, tags)"},
