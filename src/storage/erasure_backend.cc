@@ -170,6 +170,7 @@ ErasureBackend::Group ErasureBackend::BestGroup(const std::vector<ShardRead>& re
     if (g.count > best.count) best = std::move(g);
   }
   if (best.has.empty()) best.has.assign(reads.size(), false);
+  best.verified.assign(reads.size(), false);
   return best;
 }
 
@@ -298,19 +299,34 @@ bool ErasureBackend::SeenRange(const Handle& h, uint64_t offset, uint64_t length
   return false;
 }
 
+bool ErasureBackend::Vouch(const Handle& h, Group& g, int i) {
+  if (!g.has[i]) return false;
+  if (g.verified[i]) return true;
+  ShardRead r = ReadWhole(h, i);
+  if (r.state == ShardState::kOk && r.header.SameFile(g.ref)) {
+    g.verified[i] = true;
+  } else if (r.state != ShardState::kUnreachable) {
+    g.has[i] = false;  // damaged, gone, or replaced: it no longer serves this file
+    --g.count;
+  }
+  return g.verified[i];
+}
+
 Result<Bytes> ErasureBackend::LoadRange(const Handle& h, uint64_t offset, uint64_t length) {
   LB_ASSIGN_OR_RETURN(Group g, Meta(h));
   const uint64_t size = g.ref.file_size, len = g.ref.shard_len;
   if (offset > size || (length > 0 && offset + length > size))
     return Corrupt("read beyond end of " + FileKey(h));
   if (length == 0) length = size - offset;
-  auto careful = [&]() -> Result<Bytes> {
+  auto from_whole = [&]() -> Result<Bytes> {
     LB_ASSIGN_OR_RETURN(Bytes all, LoadWhole(h));
     if (all.size() != size) return Corrupt(FileKey(h) + ": changed size while reading");
     return Bytes(all.begin() + offset, all.begin() + offset + length);
   };
   if (length == 0) return Bytes{};
-  if (length == size || SeenRange(h, offset, length)) return careful();
+  if (length == size) return from_whole();
+  // A range read again is read only from shards verified whole (once per file).
+  const bool careful = SeenRange(h, offset, length);
   Bytes out;
   out.reserve(length);
   for (uint64_t pos = offset; pos < offset + length;) {
@@ -318,21 +334,29 @@ Result<Bytes> ErasureBackend::LoadRange(const Handle& h, uint64_t offset, uint64
     const uint64_t at = pos - DataShardOffset(len, j);
     const uint64_t n_bytes = std::min(len - at, offset + length - pos);
     Result<Bytes> part = Status(Code::kNotFound, "shard not intact");
-    if (g.has[j]) part = members_[j]->Load(h, kShardHeaderSize + at, n_bytes);
-    if (!part.ok() || part->size() != n_bytes) part = RebuildRange(h, g, j, at, n_bytes);
-    if (!part.ok()) return careful();
+    if (g.has[j] && (!careful || Vouch(h, g, j))) part = members_[j]->Load(h, kShardHeaderSize + at, n_bytes);
+    if (!part.ok() || part->size() != n_bytes) part = RebuildRange(h, g, j, at, n_bytes, careful);
+    if (!part.ok()) {
+      Forget(h);  // what we knew of its shards is stale: probe afresh next time
+      return from_whole();
+    }
     out.insert(out.end(), part->begin(), part->end());
     pos += n_bytes;
   }
+  if (careful) Remember(h, g);
   return out;
 }
 
-Result<Bytes> ErasureBackend::RebuildRange(const Handle& h, const Group& g, int j, uint64_t at, uint64_t len) {
+Result<Bytes> ErasureBackend::RebuildRange(const Handle& h, Group& g, int j, uint64_t at, uint64_t len,
+                                           bool careful) {
   // Candidates: intact shards other than j, data shards first (they are often
   // shorter reads); read k at a time until k ranges came back.
   std::vector<int> candidates;
-  for (int i = 0; i < n(); ++i)
-    if (i != j && g.has[i]) candidates.push_back(i);
+  for (int i = 0; i < n(); ++i) {
+    if (i == j || !g.has[i]) continue;
+    if (careful && static_cast<int>(candidates.size()) >= k()) break;
+    if (!careful || Vouch(h, g, i)) candidates.push_back(i);
+  }
   std::vector<int> have_idx;
   std::vector<Bytes> have;
   size_t next = 0;
@@ -445,6 +469,7 @@ Status ErasureBackend::SaveLocked(const Handle& h, ByteSpan data) {
     g.ref = plan.ref;
     g.has.resize(members_.size());
     for (size_t i = 0; i < st.size(); ++i) g.has[i] = st[i].ok();
+    g.verified.assign(members_.size(), false);  // the media may still damage them
     g.count = stored;
     Remember(h, g);
     return Status::Ok();

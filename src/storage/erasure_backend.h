@@ -21,8 +21,9 @@
 //   Load reads only the ranges of the 1-2 data shards it needs and rebuilds a
 //   range of a missing shard from the same range of k others. Ranged reads cannot
 //   verify shard hashes: when a caller reads the same range again (the repository
-//   does so when a blob fails to decrypt), the range is served from a verified
-//   whole-file Load instead.
+//   does so when a blob fails to decrypt), it is served only from shards that were
+//   read whole and verified (once per file and shard; damaged ones are skipped and
+//   the range rebuilt from verified ones).
 // - Load/Size of a name no member holds is kNotFound; a file with fewer than k
 //   intact shards is kCorrupt ("lost"), or kIoError when unreachable members may
 //   still hold enough shards.
@@ -133,7 +134,8 @@ class ErasureBackend final : public Backend {
   // The intact shards of one version of a file.
   struct Group {
     ShardHeader ref;
-    std::vector<bool> has;  // per member
+    std::vector<bool> has;       // per member
+    std::vector<bool> verified;  // per member: read whole and its SHA-256 matched
     int count = 0;
   };
 
@@ -154,7 +156,11 @@ class ErasureBackend final : public Backend {
   Result<Bytes> LoadWhole(const Handle& h);
   Result<Bytes> Decode(const Handle& h, const std::vector<ShardRead>& reads, const Group& g) const;
   Result<Bytes> LoadRange(const Handle& h, uint64_t offset, uint64_t length);
-  Result<Bytes> RebuildRange(const Handle& h, const Group& g, int j, uint64_t at, uint64_t len);
+  // Rebuilds [at, at+len) of shard j from k others; `careful` uses only verified ones.
+  Result<Bytes> RebuildRange(const Handle& h, Group& g, int j, uint64_t at, uint64_t len, bool careful);
+  // Verifies member i's shard whole (once per file): true when it is intact;
+  // a damaged or missing one is dropped from g.
+  bool Vouch(const Handle& h, Group& g, int i);
   bool SeenRange(const Handle& h, uint64_t offset, uint64_t length);
 
   // Saving.
