@@ -60,6 +60,8 @@ Result<std::unique_ptr<storage::Backend>> OpenS3Backend(const std::string& url) 
   c.credentials = {EnvOr("AWS_ACCESS_KEY_ID", ""), EnvOr("AWS_SECRET_ACCESS_KEY", ""),
                    EnvOr("AWS_SESSION_TOKEN", "")};
   c.connections = TheBackendOptions().connections;
+  c.object_lock_days = TheBackendOptions().object_lock_days;
+  c.object_lock_mode = TheBackendOptions().object_lock_mode;
   LB_RETURN_IF_ERROR(ApplyOptions(url, c));
   LB_ASSIGN_OR_RETURN(auto be, storage::NewS3Backend(std::move(c)));
   return storage::NewRetryingBackend(std::move(be));

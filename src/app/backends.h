@@ -26,6 +26,9 @@ namespace lb::app {
 struct BackendOptions {
   unsigned connections = 8;                    // --connections: requests in flight
   std::map<std::string, std::string> extended;  // -o key=value, e.g. s3.ca-file=F
+  // Set by `init --object-lock-days/--object-lock-mode` only (s3: locations).
+  int object_lock_days = 0;
+  std::string object_lock_mode = "compliance";
 };
 BackendOptions& TheBackendOptions();
 // Parses one "-o key=value"; kInvalidArgument when there is no '=' or no key.

@@ -61,6 +61,7 @@ void RegisterForget(CLI::App& app, Globals& g) {
     nlohmann::json jgroups = nlohmann::json::array();
     size_t removed = 0;
     std::vector<std::string> removed_ids;
+    nlohmann::json retained = nlohmann::json::array();
     for (const auto& grp : groups) {
       nlohmann::json keep = nlohmann::json::array(), remove = nlohmann::json::array();
       if (!g.json && !g.quiet) std::printf("group %s\n", grp.key.c_str());
@@ -81,6 +82,13 @@ void RegisterForget(CLI::App& app, Globals& g) {
         ++removed;
         if (f->dry_run) continue;
         Status st = s.repo->backend().Remove({storage::FileKind::kSnapshot, d.id});
+        if (st.code() == Code::kRetained) {  // S3 Object Lock: a later forget removes it
+          --removed;
+          retained.push_back({{"id", d.id}, {"reason", st.message()}});
+          if (!g.json)
+            std::fprintf(stderr, "snapshot %s is kept: %s\n", d.id.substr(0, 8).c_str(), st.message().c_str());
+          continue;
+        }
         if (!st.ok() && st.code() != Code::kNotFound) {
           if (!removed_ids.empty()) AuditLog(*s.repo, "forget", {}, removed_ids);
           Fail(st.WithContext("remove snapshot " + d.id.substr(0, 8)));
@@ -91,9 +99,15 @@ void RegisterForget(CLI::App& app, Globals& g) {
     }
     if (!removed_ids.empty()) AuditLog(*s.repo, "forget", {}, removed_ids);
     if (g.json)
-      std::cout << DumpJson({{"message_type", "forget"}, {"dry_run", f->dry_run}, {"groups", jgroups}}) << "\n";
+      std::cout << DumpJson({{"message_type", "forget"}, {"dry_run", f->dry_run}, {"groups", jgroups},
+                             {"retained", retained}})
+                << "\n";
     else if (!g.quiet)
-      std::printf("%s %zu snapshots\n", f->dry_run ? "dry run: would remove" : "removed", removed);
+      std::printf("%s %zu snapshots%s\n", f->dry_run ? "dry run: would remove" : "removed", removed,
+                  retained.empty() ? ""
+                                   : (", " + std::to_string(retained.size()) +
+                                      " kept under Object Lock until their retention ends")
+                                         .c_str());
     if (f->prune && !f->dry_run) {
       RunPrune(g, ParsePercent(f->max_unused), false, &s);
     }

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "app/backends.h"
 #include "app/commands.h"
 #include "fs/dir.h"
 #include "pruner/pruner.h"
@@ -48,9 +49,25 @@ void RegisterInit(CLI::App& app, Globals& g) {
   cmd->add_flag("--copy-chunker-params", *copy_params,
                 "use --from-repo's chunker parameters and id key, so blob ids agree and 'copy' between\n"
                 "the two deduplicates without reading unchanged data");
-  cmd->callback([&g, kdf, pack_mib, from, from_pw, copy_params] {
+  auto lock_days = std::make_shared<int>(0);
+  auto lock_mode = std::make_shared<std::string>("compliance");
+  cmd->add_option("--object-lock-days", *lock_days,
+                  "s3: only: create the bucket with Object Lock and keep every object for N days\n"
+                  "(nobody, this program included, can delete or overwrite it before then)")
+      ->check(CLI::Range(1, 36500));
+  cmd->add_option("--object-lock-mode", *lock_mode,
+                  "with --object-lock-days: compliance (default; no one may shorten it) or governance\n"
+                  "(users with s3:BypassGovernanceRetention may)")
+      ->check(CLI::IsMember({"compliance", "governance"}));
+  cmd->callback([&g, kdf, pack_mib, from, from_pw, copy_params, lock_days, lock_mode] {
     if (*copy_params != !from->empty()) FailUsage("--copy-chunker-params and --from-repo go together");
     const std::string path = RepoPath(g);
+    if (*lock_days > 0) {
+      if (path.rfind("s3:", 0) != 0)
+        FailUsage("--object-lock-days needs an s3: repository (Object Lock is a feature of S3 buckets)");
+      TheBackendOptions().object_lock_days = *lock_days;
+      TheBackendOptions().object_lock_mode = *lock_mode;
+    }
     const std::string pw = ReadPassword(g, "enter password for new repository: ");
     if (pw.empty()) FailUsage("refusing an empty password");
     repo::InitOptions o;
@@ -72,6 +89,9 @@ void RegisterInit(CLI::App& app, Globals& g) {
     else if (!g.quiet)
       std::cout << "created lifeboat repository " << (*r)->config().id.substr(0, 10) << " at "
                 << path << "\n";
+    if (*lock_days > 0 && !g.json && !g.quiet)
+      std::cout << "every object is kept for " << *lock_days << (*lock_days == 1 ? " day" : " days")
+                << " under Object Lock (" << *lock_mode << " mode)\n";
   });
 }
 

@@ -19,6 +19,7 @@ const char* CodeName(Code c) {
     case Code::kUnsupported: return "unsupported";
     case Code::kPermission: return "permission denied";
     case Code::kCancelled: return "cancelled";
+    case Code::kRetained: return "retained";
     case Code::kInternal: return "internal error";
   }
   return "unknown";

@@ -26,6 +26,7 @@ enum class Code {
   kPermission,       // EACCES / EPERM
   kCancelled,        // stopped by a signal or a failing child command
   kInternal,         // a bug: an invariant did not hold
+  kRetained,         // storage refuses to remove it yet (S3 Object Lock retention)
 };
 
 const char* CodeName(Code c);

@@ -50,20 +50,32 @@ Result<std::vector<std::string>> ListIndexFiles(repo::Repository& repo) {
   return names;
 }
 
+struct IndexCounts {
+  uint64_t written = 0, removed = 0, retained = 0;
+  std::string retained_example;
+};
+
 // Writes an index of `packs` replacing every current index file, then removes them.
-Result<std::pair<uint64_t, uint64_t>> ReplaceIndex(repo::Repository& repo,
-                                                   const std::vector<repo::PackInfo>& packs) {
+// An old index file the storage retains (Object Lock) stays: the new index names it
+// as superseded, so readers ignore it.
+Result<IndexCounts> ReplaceIndex(repo::Repository& repo, const std::vector<repo::PackInfo>& packs) {
   LB_ASSIGN_OR_RETURN(std::vector<std::string> old, ListIndexFiles(repo));
   LB_ASSIGN_OR_RETURN(std::vector<std::string> written, repo.WriteIndex(packs, old));
   std::unordered_set<std::string> keep(written.begin(), written.end());
-  uint64_t removed = 0;
+  IndexCounts c;
+  c.written = written.size();
   for (const auto& n : old) {
     if (keep.count(n)) continue;
     Status st = repo.backend().Remove({FileKind::kIndex, n});
+    if (st.code() == Code::kRetained) {
+      ++c.retained;
+      if (c.retained_example.empty()) c.retained_example = st.message();
+      continue;
+    }
     if (!st.ok() && st.code() != Code::kNotFound) return st.WithContext("remove index " + n.substr(0, 8));
-    ++removed;
+    ++c.removed;
   }
-  return std::make_pair(static_cast<uint64_t>(written.size()), removed);
+  return c;
 }
 
 }  // namespace
@@ -126,6 +138,9 @@ Result<PruneStats> Prune(repo::Repository& repo, const PruneOptions& opt) {
     st.bytes_freed += size;
     ++st.packs_unindexed;
   }
+  // What removing each pack frees, to take back when storage retains it.
+  std::unordered_map<Id, uint64_t, IdHash> frees;
+  for (const Id& id : remove) frees[id] = present.count(id) ? present.at(id) : 0;
   // Repack the packs with the largest unused share until what stays unused is
   // within the allowed fraction of what is used.
   std::sort(partial.begin(), partial.end(), [](const Candidate& a, const Candidate& b) {
@@ -140,6 +155,7 @@ Result<PruneStats> Prune(repo::Repository& repo, const PruneOptions& opt) {
       unused_kept -= c.unused_bytes;
       repack.push_back(c.pack);
       st.bytes_freed += c.unused_bytes;
+      frees[c.pack.id] = c.unused_bytes;
       ++st.packs_repacked;
     } else {
       keep.push_back(c.pack);
@@ -168,12 +184,22 @@ Result<PruneStats> Prune(repo::Repository& repo, const PruneOptions& opt) {
   if (opt.may_delete && !opt.may_delete()) return Status(Code::kLocked, "lost the repository lock; nothing deleted");
   Say(opt.on_progress, "writing the new index");
   LB_ASSIGN_OR_RETURN(auto counts, ReplaceIndex(repo, keep));
-  st.index_files_written = counts.first;
-  st.index_files_removed = counts.second;
+  st.index_files_written = counts.written;
+  st.index_files_removed = counts.removed;
+  st.files_retained = counts.retained;
+  st.retained_example = counts.retained_example;
   Say(opt.on_progress, "removing " + std::to_string(remove.size()) + " packs");
   for (const Id& id : remove) {
     Status s = repo.backend().Remove({FileKind::kData, id.Hex()});
+    if (s.code() == Code::kRetained) {  // out of the index now: a later prune retries
+      if (st.retained_example.empty()) st.retained_example = s.message();
+      ++st.files_retained;
+      ++st.packs_retained;
+      st.bytes_freed -= std::min(st.bytes_freed, frees[id]);
+      continue;
+    }
     if (!s.ok() && s.code() != Code::kNotFound) return s.WithContext("remove pack " + id.Short());
+    if (s.ok()) st.removed_packs.push_back(id);
   }
   return st;
 }
@@ -226,8 +252,8 @@ Result<ReencryptStats> Reencrypt(repo::Repository& repo,
 
   Say(on_progress, "writing the new index");
   LB_ASSIGN_OR_RETURN(auto counts, ReplaceIndex(repo, keep));
-  st.index_files_written = counts.first;
-  st.index_files_removed = counts.second;
+  st.index_files_written = counts.written;
+  st.index_files_removed = counts.removed;
   for (const auto& [from, to] : renamed) {
     Status s = repo.backend().Remove({FileKind::kSnapshot, from.Hex()});
     if (!s.ok() && s.code() != Code::kNotFound) return s.WithContext("remove snapshot " + from.Short());

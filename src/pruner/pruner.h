@@ -29,6 +29,12 @@ struct PruneStats {
   uint64_t blobs_used = 0, blobs_unused = 0, blobs_repacked = 0;
   uint64_t bytes_used = 0, bytes_unused = 0, bytes_freed = 0;
   uint64_t index_files_written = 0, index_files_removed = 0;
+  // Files the storage refused to remove yet (S3 Object Lock, Code::kRetained): they
+  // stay, out of the index, and a later prune removes them once retention ends.
+  uint64_t files_retained = 0;
+  uint64_t packs_retained = 0;  // of packs_deleted + packs_unindexed + packs_repacked; not in bytes_freed
+  std::string retained_example;  // one such refusal, e.g. "... under Object Lock until T"
+  std::vector<Id> removed_packs;  // packs actually deleted (for the audit log)
 };
 
 // Refuses (kCorrupt) when a snapshot's trees cannot all be loaded: deleting data

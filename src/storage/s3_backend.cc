@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <mutex>
+#include <optional>
 
 #include "storage/s3_client.h"
+#include "storage/s3_object_lock.h"
 #include "storage/s3_xml.h"
 
 namespace lb::storage {
@@ -84,8 +87,17 @@ class S3Backend final : public Backend {
   Result<bool> Exists(const std::string& key);
   Status ListPage(FileKind kind, std::string* token,
                   const std::function<Status(const std::string&, uint64_t)>& fn);
+  Status CreateBucket(bool object_lock);
+  Status SetObjectLock();
+  // Whether the bucket has Object Lock enabled; asked once, then remembered.
+  Result<bool> LockEnabled();
+  // Writes into a locked bucket carry Content-MD5 (S3 requires it there).
+  Status AddWriteHeaders(S3Request& r);
+  Status RemoveLocked(const Handle& h, const std::string& key);
 
   S3Client client_;
+  std::mutex lock_mu_;
+  std::optional<bool> lock_enabled_;
   std::string prefix_;
   std::string location_;
 };
@@ -99,24 +111,74 @@ Result<std::string> S3Backend::Key(const Handle& h) const {
 
 Status S3Backend::Create() {
   const std::string bucket = client_.config().where.bucket;
+  const bool lock = client_.config().object_lock_days > 0;
   LB_ASSIGN_OR_RETURN(auto resp, client_.Send({"GET", "", {{"location", ""}}, {}, {}}));
-  if (resp.status == 200) return Status::Ok();
-  if (resp.status != 404) return S3StatusOf(resp, "bucket " + bucket);
+  if (resp.status == 404) {
+    LB_RETURN_IF_ERROR(CreateBucket(lock));
+  } else if (resp.status != 200) {
+    return S3StatusOf(resp, "bucket " + bucket);
+  }
+  return lock ? SetObjectLock() : Status::Ok();
+}
+
+Status S3Backend::CreateBucket(bool object_lock) {
+  const std::string bucket = client_.config().where.bucket;
   std::string body;
   if (client_.config().region != "us-east-1")
     body = "<CreateBucketConfiguration><LocationConstraint>" + s3xml::Escape(client_.config().region) +
            "</LocationConstraint></CreateBucketConfiguration>";
-  LB_ASSIGN_OR_RETURN(auto made, client_.Send({"PUT", "", {}, {}, AsBytes(body)}));
+  sigv4::Pairs headers;
+  if (object_lock) headers.emplace_back("x-amz-bucket-object-lock-enabled", "true");
+  LB_ASSIGN_OR_RETURN(auto made, client_.Send({"PUT", "", {}, headers, AsBytes(body)}));
   if (made.status == 200) return Status::Ok();
   Status st = S3StatusOf(made, "create bucket " + bucket);
   if (st.message().find("BucketAlreadyOwnedByYou") != std::string::npos) return Status::Ok();
   return st;
 }
 
+// Sets the bucket's default retention. Object Lock can only be switched on when a
+// bucket is created, so an existing bucket without it is refused with that advice.
+Status S3Backend::SetObjectLock() {
+  const auto& c = client_.config();
+  const std::string what = "bucket " + c.where.bucket + ": set Object Lock retention";
+  LB_ASSIGN_OR_RETURN(const std::string mode, s3lock::ParseMode(c.object_lock_mode));
+  const std::string xml = s3lock::ConfigurationXml(mode, c.object_lock_days);
+  LB_ASSIGN_OR_RETURN(auto resp, client_.Send({"PUT", "", {{"object-lock", ""}},
+                                               {{"content-md5", s3lock::ContentMd5(AsBytes(xml))}}, AsBytes(xml)}));
+  if (resp.status >= 200 && resp.status <= 299) {
+    std::lock_guard<std::mutex> g(lock_mu_);
+    lock_enabled_ = true;
+    return Status::Ok();
+  }
+  Status st = S3StatusOf(resp, what);
+  if (resp.status == 409 || st.message().find("InvalidBucketState") != std::string::npos)
+    return Status(Code::kUnsupported, st.message() +
+                                          " (Object Lock can only be enabled when a bucket is created: use a new bucket)");
+  return st;
+}
+
+Result<bool> S3Backend::LockEnabled() {
+  std::lock_guard<std::mutex> g(lock_mu_);
+  if (lock_enabled_) return *lock_enabled_;
+  const std::string what = "bucket " + client_.config().where.bucket + ": read the Object Lock configuration";
+  LB_ASSIGN_OR_RETURN(auto resp, client_.Send({"GET", "", {{"object-lock", ""}}, {}, {}}));
+  LB_ASSIGN_OR_RETURN(bool enabled, s3lock::EnabledFrom(resp, what));
+  lock_enabled_ = enabled;
+  return enabled;
+}
+
+Status S3Backend::AddWriteHeaders(S3Request& r) {
+  LB_ASSIGN_OR_RETURN(bool locked, LockEnabled());
+  if (locked) r.headers.emplace_back("content-md5", s3lock::ContentMd5(r.body));
+  return Status::Ok();
+}
+
 Status S3Backend::Save(const Handle& h, ByteSpan data) {
   LB_ASSIGN_OR_RETURN(const std::string key, Key(h));
   if (data.size() > client_.config().multipart_threshold) return SaveMultipart(key, data);
-  return client_.Call({"PUT", key, {}, {{"if-none-match", "*"}}, data}, "save " + key).status();
+  S3Request r{"PUT", key, {}, {{"if-none-match", "*"}}, data};
+  LB_RETURN_IF_ERROR(AddWriteHeaders(r));
+  return client_.Call(r, "save " + key).status();
 }
 
 Result<bool> S3Backend::Exists(const std::string& key) {
@@ -156,8 +218,9 @@ Status S3Backend::UploadParts(const std::string& key, const std::string& upload_
   for (uint64_t off = 0; off < data.size(); off += part) {
     ++number;
     const ByteSpan chunk = data.subspan(off, std::min<uint64_t>(part, data.size() - off));
-    sigv4::Pairs q{{"partNumber", std::to_string(number)}, {"uploadId", upload_id}};
-    LB_ASSIGN_OR_RETURN(auto resp, client_.Call({"PUT", key, q, {}, chunk}, what + ": part " + std::to_string(number)));
+    S3Request r{"PUT", key, {{"partNumber", std::to_string(number)}, {"uploadId", upload_id}}, {}, chunk};
+    LB_RETURN_IF_ERROR(AddWriteHeaders(r));
+    LB_ASSIGN_OR_RETURN(auto resp, client_.Call(r, what + ": part " + std::to_string(number)));
     const std::string etag = resp.Header("etag");
     if (etag.empty()) return Unsupported(what + ": part " + std::to_string(number) + " has no ETag");
     complete += "<Part><PartNumber>" + std::to_string(number) + "</PartNumber><ETag>" + s3xml::Escape(etag) +
@@ -257,11 +320,30 @@ Status S3Backend::ListPage(FileKind kind, std::string* token,
 
 Status S3Backend::Remove(const Handle& h) {
   LB_ASSIGN_OR_RETURN(const std::string key, Key(h));
+  LB_ASSIGN_OR_RETURN(bool locked, LockEnabled());
+  if (locked && h.kind != FileKind::kLock) return RemoveLocked(h, key);
   // DELETE answers 204 for a missing key too; the HEAD gives the contract's kNotFound.
   // A concurrent Remove of the same file may slip between the two; both then succeed.
   LB_ASSIGN_OR_RETURN(bool exists, Exists(key));
   if (!exists) return NotFound("remove " + key + ": no such object");
   return client_.Call({"DELETE", key, {}, {}, {}}, "remove " + key).status();
+}
+
+// In a bucket with Object Lock a plain DELETE "succeeds" by hiding the object behind
+// a delete marker while the data stays: deleting the current version by id either
+// removes it for good or is refused while the version is retained.
+Status S3Backend::RemoveLocked(const Handle&, const std::string& key) {
+  const std::string what = "remove " + key;
+  LB_ASSIGN_OR_RETURN(auto head, client_.Call({"HEAD", key, {}, {}, {}}, what));
+  const std::string version = head.Header("x-amz-version-id");
+  const std::string until = head.Header("x-amz-object-lock-retain-until-date");
+  sigv4::Pairs q;
+  if (!version.empty() && version != "null") q.emplace_back("versionId", version);
+  auto resp = client_.Call({"DELETE", key, q, {}, {}}, what);
+  if (resp.ok()) return Status::Ok();
+  if (resp.status().code() == Code::kPermission && !until.empty())
+    return Status(Code::kRetained, what + ": under Object Lock until " + until);
+  return resp.status();
 }
 
 }  // namespace

@@ -16,6 +16,12 @@
 //   whole listing (names already passed to fn stay passed).
 // - Remove: HEAD (404 -> kNotFound), then DELETE.
 // - Create: creates the bucket when it does not exist; idempotent.
+// Object Lock (s3_object_lock.h): Create with object_lock_days > 0 creates the bucket
+// with Object Lock enabled (an existing bucket must have it) and sets its default
+// retention. On any bucket where Object Lock is enabled (asked once, lazily), writes
+// carry Content-MD5, and Remove deletes the object's version by id: a retained version
+// is kRetained ("under Object Lock until T"), never hidden by a delete marker. Lock
+// files are hidden with a delete marker instead (their version stays until it expires).
 // Errors: 404 -> kNotFound, 412 -> kAlreadyExists, 401/403 -> kPermission (with the S3
 // error code and message), 5xx/429/timeouts/resets -> kIoError (transient: the
 // RetryingBackend retries it), other 4xx -> kUnsupported (permanent).
@@ -53,6 +59,9 @@ struct S3Config {
   unsigned connections = 8;   // requests in flight
   uint64_t part_size = 16u << 20;
   uint64_t multipart_threshold = 32u << 20;  // Save uses multipart above this size
+  // Used by Create only: > 0 makes the bucket's default retention this many days.
+  int object_lock_days = 0;
+  std::string object_lock_mode = "COMPLIANCE";  // or "GOVERNANCE"
 };
 
 // The URL of one object (or of the bucket when key is empty), unsigned.

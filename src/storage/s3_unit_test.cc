@@ -4,6 +4,7 @@
 
 #include "storage/s3_backend.h"
 #include "storage/s3_client.h"
+#include "storage/s3_object_lock.h"
 #include "storage/s3_xml.h"
 #include "storage/sigv4.h"
 
@@ -196,6 +197,35 @@ TEST(S3Backend, RefusesMissingCredentials) {
   ASSERT_FALSE(be.ok());
   EXPECT_EQ(be.status().code(), Code::kInvalidArgument);
   EXPECT_NE(be.status().message().find("AWS_ACCESS_KEY_ID"), std::string::npos);
+}
+
+TEST(S3ObjectLock, ContentMd5IsBase64OfMd5) {
+  EXPECT_EQ(s3lock::ContentMd5(AsBytes(std::string())), "1B2M2Y8AsgTpgAmY7PhCfg==");
+  EXPECT_EQ(s3lock::ContentMd5(AsBytes(std::string("The quick brown fox jumps over the lazy dog"))),
+            "nhB9nTcrtoJr2B01QqQZ1g==");
+}
+
+TEST(S3ObjectLock, ModesAndConfiguration) {
+  EXPECT_EQ(*s3lock::ParseMode("compliance"), "COMPLIANCE");
+  EXPECT_EQ(*s3lock::ParseMode("Governance"), "GOVERNANCE");
+  EXPECT_EQ(s3lock::ParseMode("legal").status().code(), Code::kInvalidArgument);
+  const std::string xml = s3lock::ConfigurationXml("GOVERNANCE", 30);
+  auto leaves = s3xml::Leaves(xml);
+  ASSERT_TRUE(leaves.ok());
+  EXPECT_EQ(s3xml::First(*leaves, "ObjectLockConfiguration/ObjectLockEnabled"), "Enabled");
+  EXPECT_EQ(s3xml::First(*leaves, "DefaultRetention/Mode"), "GOVERNANCE");
+  EXPECT_EQ(s3xml::First(*leaves, "DefaultRetention/Days"), "30");
+}
+
+TEST(S3ObjectLock, EnabledFromResponses) {
+  http::Response on;
+  on.status = 200;
+  const std::string xml = s3lock::ConfigurationXml("COMPLIANCE", 1);
+  on.body.assign(xml.begin(), xml.end());
+  EXPECT_TRUE(*s3lock::EnabledFrom(on, "x"));
+  EXPECT_FALSE(*s3lock::EnabledFrom(ErrorResponse(404, "ObjectLockConfigurationNotFoundError", ""), "x"));
+  EXPECT_FALSE(*s3lock::EnabledFrom(ErrorResponse(403, "AccessDenied", ""), "x"));
+  EXPECT_EQ(s3lock::EnabledFrom(ErrorResponse(503, "SlowDown", ""), "x").status().code(), Code::kIoError);
 }
 
 }  // namespace

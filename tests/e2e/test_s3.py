@@ -151,6 +151,89 @@ class S3Test(lbtest.LBTestCase):
         from integrity_util import hash_tree
         self.assertEqual(hash_tree(restored_path(target, src)), want)
 
+    def test_copy_between_local_and_s3(self):
+        """A second copy in another place: local -> S3 -> another local, each
+        restoring identical, copies idempotent."""
+        src = self.path("src")
+        tt.make_fidelity_tree(src)
+        make_random_tree(os.path.join(src, "random"), 6 * MiB, seed=11)
+        orig = tt.snapshot_tree(src)
+        local = self.path("local-repo")
+        self.lb.run(["init"] + lbtest.KDF_ARGS, env={"LIFEBOAT_REPO": local})
+        self.lb.run(["backup", src, "-q"], env={"LIFEBOAT_REPO": local})
+        self.lb.env["LIFEBOAT_FROM_PASSWORD"] = self.lb.password
+        self.lb.init()
+
+        def copy(src_repo, dst_repo):
+            lines = self.lb.run_jsonl(["copy", "--from-repo", src_repo], env={"LIFEBOAT_REPO": dst_repo})
+            return lines[-1]
+
+        first = copy(local, self.url)
+        self.assertEqual(first["snapshots_copied"], 1)
+        self.assertGreater(first["blobs_copied"], 3)
+        again = copy(local, self.url)
+        self.assertEqual((again["snapshots_copied"], again["snapshots_skipped"], again["blobs_copied"]), (0, 1, 0))
+        target = self.path("from-s3")
+        self.lb.restore("latest", target, "--verify")
+        self.assertTreeEqual(orig, restored_path(target, src), "restore of the S3 copy differs")
+        self.assertEqual(check_json(self, "--read-data")["errors"], [])
+
+        back = self.path("local-again")
+        self.lb.run(["init"] + lbtest.KDF_ARGS, env={"LIFEBOAT_REPO": back})
+        third = copy(self.url, back)
+        self.assertEqual(third["snapshots_copied"], 1)
+        target2 = self.path("from-local-again")
+        self.lb.run(["restore", "latest", "--target", target2], env={"LIFEBOAT_REPO": back})
+        self.assertTreeEqual(orig, restored_path(target2, src), "restore of the copy of the S3 copy differs")
+
+    def test_object_lock(self):
+        """init --object-lock-days: the gateway refuses deletion, forget and prune
+        defer and say so, everything stays readable and the audit log records it."""
+        p = self.lb.run(["init", "--object-lock-days", "1"] + lbtest.KDF_ARGS)
+        self.assertIn("Object Lock", p.stdout)
+        src = self.path("src")
+        make_random_tree(src, 2 * MiB, seed=21)
+        first = self.lb.backup(src)
+        make_random_tree(src, 2 * MiB, seed=22)
+        second = self.lb.backup(src)
+
+        # forget: the older snapshot is retained by the gateway, kept and reported.
+        p = self.lb.run(["forget", "--keep-last", "1"])
+        self.assertIn("under Object Lock until", p.stderr)
+        self.assertIn("1 kept under Object Lock", p.stdout)
+        self.assertEqual({s["id"] for s in self.lb.snapshots()}, {first["snapshot_id"], second["snapshot_id"]})
+
+        # prune: packs of a failed backup are unused; their removal is deferred.
+        self.lb.run(["backup", "--stdin-from-command", "--", "sh", "-c", "head -c 2000000 /dev/urandom; exit 1"],
+                    expect=EXIT_FATAL)
+        j = self.lb.run_json(["prune"])
+        self.assertGreater(j["packs_retained"], 0, j)
+        self.assertGreaterEqual(j["files_retained"], j["packs_retained"])
+        self.assertEqual(j["bytes_freed"], 0, "nothing retained may be counted as freed")
+        p = self.lb.run(["prune"])
+        self.assertIn("still under Object Lock", p.stderr)
+
+        # Everything is still there and readable.
+        self.assertEqual(check_json(self, "--read-data")["errors"], [])
+        want = tt.snapshot_tree(src)
+        target = self.path("restore")
+        self.lb.restore("latest", target)
+        self.assertTreeEqual(want, restored_path(target, src), "restore from a locked bucket differs")
+        log = self.lb.run_json(["audit", "verify"])
+        self.assertEqual(log["findings"], [], log)
+        commands = [e["command"] for e in self.lb.run_json(["audit", "log"])["entries"]]
+        self.assertIn("prune", commands)
+
+        # Object Lock is an S3 feature, and a bucket gets it only when it is created.
+        p = self.lb.run(["-r", self.path("local"), "init", "--object-lock-days", "1"], expect=EXIT_USAGE)
+        self.assertOneLineError(p)
+        plain = "s3:%s/%s-plain/repo" % (self.server["LIFEBOAT_S3_ENDPOINT"], self.bucket)
+        self.lb.run(["-r", plain, "init"] + lbtest.KDF_ARGS)
+        p = self.lb.run(["-r", plain + "2", "init", "--object-lock-days", "1"] + lbtest.KDF_ARGS,
+                        expect=EXIT_FATAL)
+        self.assertOneLineError(p)
+        self.assertIn("new bucket", p.stderr)
+
 
 if __name__ == "__main__":
     lbtest.main()
