@@ -68,6 +68,10 @@ void RunRepairShards(Globals& g) {
   if (g.threads) o.threads = g.threads;
   auto stats = (*ec)->RepairAll(o);
   if (!stats.ok()) Fail(stats.status().WithContext("repair shards"));
+  if (stats->shards_written > 0)
+    AuditLog(*s.repo, "repair shards",
+             {"shards:" + std::to_string(stats->shards_written) + " of " + std::to_string(stats->files_repaired) +
+              " files"});
   auto after = (*ec)->Inspect(o);
   if (!after.ok()) Fail(after.status().WithContext("repair shards"));
   if (g.json) {
@@ -187,7 +191,16 @@ void RunPrune(Globals& g, double max_unused, bool dry_run, Session* existing) {
   o.may_delete = [&] { return s.lock->healthy(); };
   if (!g.quiet && !g.json) o.on_progress = [](const std::string& m) { std::fprintf(stderr, "prune: %s\n", m.c_str()); };
   auto r = pruner::Prune(*s.repo, o);
-  if (!r.ok()) Fail(r.status().WithContext("prune"));
+  if (!r.ok()) {
+    if (!dry_run && !s.repo->written_packs().empty()) AuditLog(*s.repo, "prune (failed)", WrittenPacks(*s.repo));
+    Fail(r.status().WithContext("prune"));
+  }
+  if (!dry_run && (!r->removed_packs.empty() || r->index_files_written > 0)) {
+    std::vector<std::string> removed, added = WrittenPacks(*s.repo);
+    for (const auto& id : r->removed_packs) removed.push_back("pack:" + id.Hex());
+    added.push_back("index:" + std::to_string(r->index_files_written) + " files");
+    AuditLog(*s.repo, "prune", std::move(added), std::move(removed));
+  }
   if (g.json) {
     std::cout << DumpJson({{"message_type", "prune"}, {"dry_run", dry_run},
                            {"packs_total", r->packs_total}, {"packs_deleted", r->packs_deleted},
@@ -195,7 +208,8 @@ void RunPrune(Globals& g, double max_unused, bool dry_run, Session* existing) {
                            {"blobs_used", r->blobs_used}, {"blobs_unused", r->blobs_unused},
                            {"blobs_repacked", r->blobs_repacked}, {"bytes_used", r->bytes_used},
                            {"bytes_unused", r->bytes_unused}, {"bytes_freed", r->bytes_freed},
-                           {"index_files_written", r->index_files_written}})
+                           {"index_files_written", r->index_files_written},
+                           {"files_retained", r->files_retained}, {"packs_retained", r->packs_retained}})
               << "\n";
   } else if (!g.quiet) {
     std::printf("%s %llu unused packs, %llu unindexed packs, repack %llu packs (%llu blobs): %s %s\n",
@@ -204,6 +218,12 @@ void RunPrune(Globals& g, double max_unused, bool dry_run, Session* existing) {
                 (unsigned long long)r->blobs_repacked, dry_run ? "would free" : "freed",
                 HumanBytes(r->bytes_freed).c_str());
   }
+  if (r->files_retained > 0 && !g.json)
+    std::fprintf(stderr,
+                 "prune: %llu files (%llu of the packs above) are still under Object Lock and were kept (%s); "
+                 "a later prune removes them\n",
+                 (unsigned long long)r->files_retained, (unsigned long long)r->packs_retained,
+                 r->retained_example.c_str());
 }
 
 void RegisterRepair(CLI::App& app, Globals& g) {
@@ -217,6 +237,7 @@ void RegisterRepair(CLI::App& app, Globals& g) {
       if (!g.quiet && !g.json) std::fprintf(stderr, "repair index: %s\n", m.c_str());
     });
     if (!r.ok()) Fail(r.status().WithContext("repair index"));
+    AuditLog(*s.repo, "repair index", {"index"}, {});
     if (g.json) {
       std::cout << DumpJson({{"message_type", "repair-index"}, {"packs", r->packs}, {"blobs", r->blobs},
                              {"packs_read", r->packs_read}, {"damaged_packs", r->damaged_packs}})
@@ -235,6 +256,14 @@ void RegisterRepair(CLI::App& app, Globals& g) {
     Session s = OpenLocked(g, true, "repair snapshots");
     auto r = pruner::RepairSnapshots(*s.repo, *forget, *dry);
     if (!r.ok()) Fail(r.status().WithContext("repair snapshots"));
+    if (!*dry && !r->empty()) {
+      std::vector<std::string> added, removed;
+      for (const auto& x : *r) {
+        added.push_back("snapshot:" + x.repaired.Hex());
+        if (*forget) removed.push_back("snapshot:" + x.original.Hex());
+      }
+      AuditLog(*s.repo, *forget ? "repair snapshots --forget" : "repair snapshots", added, removed);
+    }
     if (g.json) {
       nlohmann::json a = nlohmann::json::array();
       for (const auto& x : *r) {

@@ -53,6 +53,21 @@ class AuditTest(lbtest.LBTestCase):
         self.assertEqual(v["entries"], 6)
         self.assertEqual(len(v["heads"]), 1)
 
+    def test_prune_and_repair_are_recorded(self):
+        j = self.lb.run_json(["prune", "--max-unused", "0%"])
+        self.lb.run(["repair", "index"])
+        entries = self.log()
+        self.assertEqual([e["command"] for e in entries[-2:]], ["prune", "repair index"])
+        prune = entries[-2]
+        removed = [r for r in prune["removed"] if r.startswith("pack:")]
+        self.assertEqual(len(removed), j["packs_deleted"] + j["packs_unindexed"] + j["packs_repacked"])
+        self.assertGreater(len(removed), 0, "the forgotten snapshot's tree leaves a pack to repack")
+        self.assertTrue(any(a.startswith("pack:") for a in prune["added"]), "repacked blobs land in new packs")
+        self.assertTrue(self.verify()["ok"])
+        # a prune with nothing to do changes nothing and records nothing
+        self.lb.run(["prune"])
+        self.assertEqual(len(self.log()), len(entries))
+
     def test_edited_entry(self):
         entries = self.log()
         victim = os.path.join(self.audit_dir, entries[2]["id"])
