@@ -2,6 +2,24 @@
 
 namespace lb::repo {
 
+const Id& Index::IdAt(uint64_t slot) const {
+  const Slot s = Unpack(slot);
+  return packs_[s.pack]->blobs[s.entry].id;
+}
+
+size_t Index::Probe(const Id& id) const {
+  const size_t mask = table_.size() - 1;
+  for (size_t i = IdHash{}(id) & mask;; i = (i + 1) & mask)
+    if (table_[i] == kEmpty || IdAt(table_[i]) == id) return i;
+}
+
+void Index::Grow() {
+  std::vector<uint64_t> old = std::move(table_);
+  table_.assign(old.empty() ? 1024 : old.size() * 2, kEmpty);
+  for (uint64_t v : old)
+    if (v != kEmpty) table_[Probe(IdAt(v))] = v;
+}
+
 void Index::AddPack(PackInfo pack) {
   std::lock_guard<std::mutex> l(mu_);
   if (pack_pos_.count(pack.id)) return;
@@ -10,8 +28,14 @@ void Index::AddPack(PackInfo pack) {
   packs_.push_back(std::make_unique<PackInfo>(std::move(pack)));
   const PackInfo& p = *packs_.back();
   for (uint32_t i = 0; i < p.blobs.size(); ++i) {
-    if (!blobs_.try_emplace(p.blobs[i].id, Slot{pos, i}).second)
+    if ((blob_count_ + 1) * 10 > table_.size() * 7) Grow();
+    const size_t at = Probe(p.blobs[i].id);
+    if (table_[at] == kEmpty) {
+      table_[at] = Pack(Slot{pos, i});
+      ++blob_count_;
+    } else {
       copies_.emplace(p.blobs[i].id, Slot{pos, i});
+    }
   }
 }
 
@@ -23,7 +47,8 @@ void Index::RemovePacks(const std::unordered_set<Id, IdHash>& pack_ids) {
       if (!pack_ids.count(p->id)) keep.push_back(std::move(p));
     packs_.clear();
     pack_pos_.clear();
-    blobs_.clear();
+    table_.clear();
+    blob_count_ = 0;
     copies_.clear();
   }
   for (auto& p : keep) AddPack(std::move(*p));
@@ -31,22 +56,25 @@ void Index::RemovePacks(const std::unordered_set<Id, IdHash>& pack_ids) {
 
 std::optional<BlobLocation> Index::Find(const Id& id) const {
   std::lock_guard<std::mutex> l(mu_);
-  auto it = blobs_.find(id);
-  if (it == blobs_.end()) return std::nullopt;
-  const PackInfo* p = packs_[it->second.pack].get();
-  return BlobLocation{p, p->blobs[it->second.entry]};
+  if (table_.empty()) return std::nullopt;
+  const uint64_t v = table_[Probe(id)];
+  if (v == kEmpty) return std::nullopt;
+  const Slot s = Unpack(v);
+  const PackInfo* p = packs_[s.pack].get();
+  return BlobLocation{p, p->blobs[s.entry]};
 }
 
 std::vector<BlobLocation> Index::FindAll(const Id& id) const {
   std::lock_guard<std::mutex> l(mu_);
   std::vector<BlobLocation> out;
-  auto it = blobs_.find(id);
-  if (it == blobs_.end()) return out;
+  if (table_.empty()) return out;
+  const uint64_t v = table_[Probe(id)];
+  if (v == kEmpty) return out;
   auto at = [&](const Slot& s) {
     const PackInfo* p = packs_[s.pack].get();
     return BlobLocation{p, p->blobs[s.entry]};
   };
-  out.push_back(at(it->second));
+  out.push_back(at(Unpack(v)));
   auto range = copies_.equal_range(id);
   for (auto c = range.first; c != range.second; ++c) out.push_back(at(c->second));
   return out;
@@ -54,7 +82,7 @@ std::vector<BlobLocation> Index::FindAll(const Id& id) const {
 
 bool Index::Has(const Id& id) const {
   std::lock_guard<std::mutex> l(mu_);
-  return blobs_.count(id) > 0;
+  return !table_.empty() && table_[Probe(id)] != kEmpty;
 }
 
 bool Index::HasPack(const Id& pack_id) const {
@@ -64,7 +92,7 @@ bool Index::HasPack(const Id& pack_id) const {
 
 size_t Index::blob_count() const {
   std::lock_guard<std::mutex> l(mu_);
-  return blobs_.size();
+  return blob_count_;
 }
 
 size_t Index::pack_count() const {

@@ -535,6 +535,49 @@ TEST(IndexTest, FirstLocationWins) {
   EXPECT_FALSE(idx.Find(crypto::Sha256(AsBytes("z"))).has_value());
 }
 
+TEST(IndexTest, ManyBlobsCopiesAndRemoval) {
+  ASSERT_TRUE(crypto::Init().ok());
+  Index idx;
+  std::vector<PackInfo> packs(50);
+  for (size_t p = 0; p < packs.size(); ++p) {
+    packs[p].id = crypto::Sha256(AsBytes("pack" + std::to_string(p)));
+    for (uint32_t b = 0; b < 1000; ++b)
+      packs[p].blobs.push_back({crypto::Sha256(AsBytes(std::to_string(p) + "/" + std::to_string(b))),
+                                BlobKind::kData, Compression::kNone, b * 10, 10, 10});
+  }
+  // pack 50 repeats the first 10 blobs of pack 0 at other offsets
+  PackInfo dup;
+  dup.id = crypto::Sha256(AsBytes("dup"));
+  for (uint32_t b = 0; b < 10; ++b) {
+    BlobEntry e = packs[0].blobs[b];
+    e.offset = 5000 + b;
+    dup.blobs.push_back(e);
+  }
+  for (const auto& p : packs) idx.AddPack(p);
+  idx.AddPack(dup);
+  EXPECT_EQ(idx.blob_count(), 50'000u);
+  for (const auto& p : packs)
+    for (const auto& b : p.blobs) {
+      auto f = idx.Find(b.id);
+      ASSERT_TRUE(f.has_value());
+      ASSERT_EQ(f->pack->id, p.id);
+      ASSERT_EQ(f->entry.offset, b.offset);
+    }
+  for (int i = 0; i < 1000; ++i) ASSERT_FALSE(idx.Has(crypto::Sha256(AsBytes("absent" + std::to_string(i)))));
+  auto all = idx.FindAll(packs[0].blobs[3].id);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].pack->id, packs[0].id);
+  EXPECT_EQ(all[1].entry.offset, 5003u);
+  // Without pack 0 the copies become the primary locations; its other blobs are gone.
+  idx.RemovePacks({packs[0].id});
+  EXPECT_EQ(idx.blob_count(), 49'010u);
+  auto moved = idx.Find(packs[0].blobs[3].id);
+  ASSERT_TRUE(moved.has_value());
+  EXPECT_EQ(moved->pack->id, dup.id);
+  EXPECT_FALSE(idx.Has(packs[0].blobs[500].id));
+  EXPECT_TRUE(idx.Has(packs[49].blobs[999].id));
+}
+
 // ---------------------------------------------------------------- Repository
 
 TEST_F(RepoTest, InitTwiceAndOpen) {
