@@ -281,7 +281,7 @@ lb::Result<std::optional<Node>> Walker::ArchiveEntry(const fs::Dir& dir, const s
                                                      const Node* parent_node, uint64_t device,
                                                      bool top) {
   if (!top && opt_.excludes.Matches(abs)) return std::optional<Node>();
-  auto meta = dir.Stat(name);
+  auto meta = dir.Stat(name, parent_node ? &parent_node->meta : nullptr);
   if (!meta.ok()) {
     if (top) return meta.status();
     Warn(abs, meta.status().message());

@@ -435,13 +435,23 @@ Result<Metadata> Dir::StatBasic(const std::string& name) const {
   return FromStat(st);
 }
 
-Result<Metadata> Dir::Stat(const std::string& name) const {
+Result<Metadata> Dir::Stat(const std::string& name) const { return Stat(name, nullptr); }
+
+Result<Metadata> Dir::Stat(const std::string& name, const Metadata* previous) const {
   LB_RETURN_IF_ERROR(CheckName(name, NameUse::kRead));
   struct stat st;
   if (!LStat(fd_, name, &st)) return Err("stat", name, errno);
   Metadata m = FromStat(st);
   m.user = UserName(m.uid);
   m.group = GroupName(m.gid);
+  if (previous && previous->type == m.type && previous->inode == m.inode && previous->device == m.device &&
+      previous->ctime_ns == m.ctime_ns && previous->mtime_ns == m.mtime_ns && m.inode != 0 &&
+      (m.type == FileType::kSymlink ? previous->symlink_target.size() == m.size : previous->size == m.size)) {
+    m.symlink_target = previous->symlink_target;
+    if (m.type == FileType::kSymlink) m.size = m.symlink_target.size();
+    m.xattrs = previous->xattrs;
+    return m;
+  }
   if (m.type == FileType::kSymlink) {
     LB_ASSIGN_OR_RETURN(m.symlink_target, ReadLink(fd_, name, m.size));
     m.size = m.symlink_target.size();

@@ -74,6 +74,11 @@ class Dir {
   // lstat + user/group names + xattrs + symlink target of `name`. xattrs that cannot
   // be read for lack of privilege (e.g. trusted.* as non-root) are skipped.
   Result<Metadata> Stat(const std::string& name) const;
+  // The same, but when `previous` (the entry's metadata from an earlier read) has the
+  // same type, inode, device, size, mtime and ctime, its xattrs and symlink target are
+  // taken instead of read again: changing either changes ctime. Saves two syscalls per
+  // unchanged entry on re-backups.
+  Result<Metadata> Stat(const std::string& name, const Metadata* previous) const;
   // lstat only: no names, xattrs or link target (cheap; for scanning).
   Result<Metadata> StatBasic(const std::string& name) const;
   // Opens a child directory, never following a symlink (ELOOP/ENOTDIR -> error).

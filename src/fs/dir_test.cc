@@ -145,6 +145,33 @@ TEST_F(DirTest, ApplyMetadataRemovesExtraUserXattr) {
   EXPECT_TRUE(MustStat(dir_, "f").xattrs.empty());
 }
 
+TEST_F(DirTest, StatWithPreviousReusesXattrsOnlyWhileCtimeHolds) {
+  WriteFile(dir_, "f", "x");
+  std::string p = path_ + "/f";
+  ASSERT_EQ(::setxattr(p.c_str(), "user.a", "1", 1, 0), 0) << std::strerror(errno);
+  Metadata first = MustStat(dir_, "f");
+  ASSERT_EQ(first.xattrs.size(), 1u);
+  // Unchanged: the previous xattrs are taken (proved by a marker the disk lacks).
+  Metadata marked = first;
+  marked.xattrs.push_back({"user.only-in-previous", "m"});
+  auto same = dir_.Stat("f", &marked);
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(same->xattrs, marked.xattrs);
+  // Setting an xattr changes ctime, so the file is read again.
+  ::usleep(20000);
+  ASSERT_EQ(::setxattr(p.c_str(), "user.b", "2", 1, 0), 0);
+  auto changed = dir_.Stat("f", &marked);
+  ASSERT_TRUE(changed.ok());
+  EXPECT_EQ(changed->xattrs, (std::vector<Xattr>{{"user.a", "1"}, {"user.b", "2"}}));
+  // A symlink's target comes along the same way, and is read again when replaced.
+  ASSERT_EQ(::symlink("target-one", (path_ + "/l").c_str()), 0);
+  Metadata link = MustStat(dir_, "l");
+  EXPECT_EQ(dir_.Stat("l", &link)->symlink_target, "target-one");
+  ASSERT_EQ(::unlink((path_ + "/l").c_str()), 0);
+  ASSERT_EQ(::symlink("target-two", (path_ + "/l").c_str()), 0);
+  EXPECT_EQ(dir_.Stat("l", &link)->symlink_target, "target-two");
+}
+
 TEST_F(DirTest, PosixAclRoundTrip) {
   // A minimal access ACL: user::rw- group::r-- mask::r-- other::--- plus user 1000 r--.
   // Built by hand in the kernel's xattr format (version 2, 8-byte entries).
