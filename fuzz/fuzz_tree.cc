@@ -1,11 +1,20 @@
-// Fuzzes DecodeTree (the CBOR of a tree blob) and its round trip.
+// Fuzzes DecodeTree (the CBOR of a tree blob) and its round trip, and checks that the
+// streaming decoder agrees with the DOM reference decoder on every input.
 #include "fuzz_common.h"
+#include "snapshot/tree_decoder.h"
 
 using namespace lb;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto t = snapshot::DecodeTree(fuzz::Input(data, size));
   fuzz::Note("tree", t.status());
+  auto reference = snapshot::internal::DecodeTreeDom(fuzz::Input(data, size));
+  FUZZ_CHECK(reference.ok() == t.ok());
+  FUZZ_CHECK(reference.status().code() == t.status().code());
+  if (t.ok()) {
+    FUZZ_CHECK(reference->nodes.size() == t->nodes.size());
+    for (size_t i = 0; i < t->nodes.size(); ++i) FUZZ_CHECK(fuzz::SameNode(t->nodes[i], reference->nodes[i]));
+  }
   if (!t.ok()) {
     FUZZ_CHECK(fuzz::IsRejection(t.status()));
     return 0;

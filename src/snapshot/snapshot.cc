@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/json_checked.h"
+#include "snapshot/tree_decoder.h"
 
 namespace lb::snapshot {
 
@@ -51,7 +52,9 @@ const json& Map(const json& j, const char* what) {
 // when `data` nests deeper than kMaxCborDepth; other damage is left to the decoder.
 constexpr size_t kMaxCborDepth = 32;
 
-bool CborDepthOk(ByteSpan data) {
+}  // namespace
+
+bool internal::CborDepthOk(ByteSpan data) {
   constexpr uint64_t kIndefinite = std::numeric_limits<uint64_t>::max();
   std::vector<uint64_t> open;  // items still due in each open container
   // One item is complete: count it against the containers it completes.
@@ -121,6 +124,10 @@ bool CborDepthOk(ByteSpan data) {
   return true;
 }
 
+namespace {
+
+using internal::CborDepthOk;
+
 json NodeToJson(const Node& n) {
   const fs::Metadata& m = n.meta;
   json j = {{"n", Bin(n.name)}, {"t", static_cast<int>(m.type)}, {"m", m.mode},
@@ -153,8 +160,7 @@ Node NodeFromJson(const json& j) {
   Node n;
   fs::Metadata& m = n.meta;
   n.name = StrFromBin(j.at("n"));
-  if (n.name.empty() || n.name.find('/') != std::string::npos || n.name == "." || n.name == "..")
-    throw std::runtime_error("invalid node name");
+  if (!internal::ValidNodeName(n.name)) throw std::runtime_error("invalid node name");
   int t = Int<int>(j.at("t"), "node type");
   if (t < 0 || t > 6) throw std::runtime_error("unknown node type");
   m.type = static_cast<fs::FileType>(t);
@@ -225,7 +231,9 @@ Bytes EncodeTree(const Tree& tree) {
   return json::to_cbor(json{{"v", kTreeVersion}, {"nodes", nodes}});
 }
 
-Result<Tree> DecodeTree(ByteSpan data) {
+Result<Tree> DecodeTree(ByteSpan data) { return internal::DecodeTreeStreaming(data); }
+
+Result<Tree> internal::DecodeTreeDom(ByteSpan data) {
   try {
     if (!CborDepthOk(data)) return Corrupt("malformed tree: nested too deeply");
     json j = json::from_cbor(data.begin(), data.end());

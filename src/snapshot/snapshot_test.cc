@@ -2,6 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "snapshot/tree_decoder.h"
+
 namespace lb::snapshot {
 namespace {
 
@@ -72,6 +78,90 @@ TEST(TreeCodec, RejectsMalformed) {
   Tree slash = SampleTree();
   slash.nodes[0].name = "a/b";
   EXPECT_FALSE(DecodeTree(EncodeTree(slash)).ok());
+}
+
+// The streaming decoder against the DOM reference: same verdict, same code, same nodes.
+void ExpectSameDecoding(const Bytes& data, const std::string& what) {
+  auto a = internal::DecodeTreeStreaming(data);
+  auto b = internal::DecodeTreeDom(data);
+  ASSERT_EQ(a.ok(), b.ok()) << what << ": streaming " << a.status().ToString() << " / dom "
+                            << b.status().ToString();
+  if (!a.ok()) {
+    EXPECT_EQ(a.status().code(), b.status().code()) << what;
+    return;
+  }
+  ASSERT_EQ(a->nodes.size(), b->nodes.size()) << what;
+  for (size_t i = 0; i < a->nodes.size(); ++i) {
+    const Node &x = a->nodes[i], &y = b->nodes[i];
+    EXPECT_EQ(x.name, y.name) << what;
+    EXPECT_EQ(x.content, y.content) << what;
+    EXPECT_EQ(x.subtree, y.subtree) << what;
+    EXPECT_EQ(x.error, y.error) << what;
+    EXPECT_EQ(EncodeTree(Tree{{x}}), EncodeTree(Tree{{y}})) << what;  // every metadata field
+  }
+}
+
+TEST(TreeCodec, StreamingDecoderMatchesDomOnEveryFieldType) {
+  using nlohmann::json;
+  const json base = json::from_cbor(EncodeTree(SampleTree()));
+  const std::vector<json> values = {
+      json(7),  json(-7), json(uint64_t{1} << 63), json(int64_t{1} << 40), json("text"),
+      json::binary(std::vector<uint8_t>(32, 1)), json::binary(std::vector<uint8_t>(3, 2)),
+      json::array(), json::array({json::binary({1}), json::binary({2})}),
+      json::array({json::array({json::binary({1}), json::binary({2})})}),
+      json::array({json::array({json::binary({1})})}), json::object(), json(nullptr), json(true), json(1.5)};
+  const std::vector<std::string> keys = {"n", "t", "m", "u", "g", "mt", "ct", "i", "d", "l",
+                                         "s", "r", "un", "gn", "e", "lt", "st", "c", "x", "zz"};
+  int cases = 0;
+  for (size_t node = 0; node < base["nodes"].size(); ++node)
+    for (const auto& k : keys)
+      for (size_t v = 0; v <= values.size(); ++v) {
+        json j = base;
+        if (v == values.size()) j["nodes"][node].erase(k);
+        else j["nodes"][node][k] = values[v];
+        ExpectSameDecoding(json::to_cbor(j), "node " + std::to_string(node) + " key " + k + " value " +
+                                                 (v == values.size() ? "absent" : values[v].dump()));
+        ++cases;
+      }
+  for (const auto& v : values) {
+    json j = base;
+    j["v"] = v;
+    ExpectSameDecoding(json::to_cbor(j), "v = " + v.dump());
+    j = base;
+    j["nodes"] = v;
+    ExpectSameDecoding(json::to_cbor(j), "nodes = " + v.dump());
+    j = base;
+    j["nodes"].push_back(v);
+    ExpectSameDecoding(json::to_cbor(j), "extra node " + v.dump());
+    ExpectSameDecoding(json::to_cbor(v), "top = " + v.dump());
+  }
+  json j = base;
+  j.erase("nodes");
+  ExpectSameDecoding(json::to_cbor(j), "no nodes");
+  j = base;
+  j.erase("v");
+  ExpectSameDecoding(json::to_cbor(j), "no v");
+  EXPECT_EQ(cases, 3 * 20 * 16);  // nodes x keys x (values + absent)
+}
+
+TEST(TreeCodec, StreamingDecoderMatchesDomOnDamagedBytes) {
+  const Bytes good = EncodeTree(SampleTree());
+  std::mt19937 rng(42);
+  for (int round = 0; round < 20000; ++round) {
+    Bytes d = good;
+    const int edits = 1 + static_cast<int>(rng() % 3);
+    for (int e = 0; e < edits && !d.empty(); ++e) {
+      const size_t at = rng() % d.size();
+      switch (rng() % 4) {
+        case 0: d[at] ^= static_cast<uint8_t>(1u << (rng() % 8)); break;
+        case 1: d[at] = static_cast<uint8_t>(rng()); break;
+        case 2: d.erase(d.begin() + static_cast<std::ptrdiff_t>(at)); break;
+        default: d.resize(at); break;
+      }
+    }
+    ExpectSameDecoding(d, "round " + std::to_string(round));
+    if (HasFatalFailure()) return;
+  }
 }
 
 TEST(SnapshotCodec, RoundTrip) {
