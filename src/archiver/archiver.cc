@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstring>
+#include <future>
 #include <map>
+#include <unordered_map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -147,6 +149,14 @@ class Walker {
   Status FinishFiles(Tree& tree, std::vector<std::pair<size_t, std::shared_ptr<FileJob>>>& jobs,
                      const std::string& dir_abs);
   void CountDir(const Node* parent_node, const Id& subtree);
+  // Parent trees of subdirectories are loaded ahead by the pool while the walker
+  // works, at most kPrefetchWindow at a time. LoadParentTree takes a prefetched tree
+  // or loads it now; nullopt when it cannot be loaded (the directory is then read
+  // as new). DropPrefetched forgets prefetches nobody took.
+  static constexpr size_t kPrefetchWindow = 128;
+  bool Prefetch(const Id& subtree);  // false when the window is full
+  std::optional<Tree> LoadParentTree(const Id& subtree);
+  void DropPrefetched(const std::vector<Id>& ids);
   // Reuses the parent's content or starts reading; false when the file is skipped.
   lb::Result<bool> ProcessFile(const fs::Dir& dir, const std::string& abs, const Node* old,
                                Node& node, const Tree& tree,
@@ -182,6 +192,8 @@ class Walker {
   std::mutex hardlink_mu_;
   std::map<std::pair<uint64_t, uint64_t>, std::shared_ptr<FileJob>> hardlinks_;
   std::unique_ptr<uint8_t[]> read_buf_;  // the walking thread's read window
+  std::mutex prefetch_mu_;
+  std::unordered_map<Id, std::future<lb::Result<Tree>>, IdHash> prefetched_;
 
  public:
   std::unique_ptr<Scanner> scanner_;  // only when progress is reported
@@ -427,21 +439,69 @@ void Walker::ReadSmallFile(const fs::Dir& dir, const std::string& name, const fs
   job.ids.push_back(id);
 }
 
+bool Walker::Prefetch(const Id& subtree) {
+  auto promise = std::make_shared<std::promise<lb::Result<Tree>>>();
+  {
+    std::lock_guard<std::mutex> l(prefetch_mu_);
+    if (prefetched_.count(subtree)) return true;
+    if (prefetched_.size() >= kPrefetchWindow) return false;
+    prefetched_.emplace(subtree, promise->get_future());
+  }
+  pool_.Submit([this, subtree, promise] { promise->set_value(snapshot::LoadTree(repo_, subtree)); });
+  return true;
+}
+
+std::optional<Tree> Walker::LoadParentTree(const Id& subtree) {
+  std::future<lb::Result<Tree>> ahead;
+  {
+    std::lock_guard<std::mutex> l(prefetch_mu_);
+    if (auto it = prefetched_.find(subtree); it != prefetched_.end()) {
+      ahead = std::move(it->second);
+      prefetched_.erase(it);
+    }
+  }
+  auto t = ahead.valid() ? ahead.get() : snapshot::LoadTree(repo_, subtree);
+  if (!t.ok()) return std::nullopt;
+  return std::move(t).value();
+}
+
+void Walker::DropPrefetched(const std::vector<Id>& ids) {
+  std::lock_guard<std::mutex> l(prefetch_mu_);
+  for (const Id& id : ids) prefetched_.erase(id);  // a running load still finishes; its result is dropped
+}
+
 lb::Result<Id> Walker::ArchiveDirContents(const fs::Dir& dir, const std::string& abs,
                                           const Node* parent_node, uint64_t device) {
   std::optional<Tree> parent_tree;
-  if (parent_node && !parent_node->subtree.IsZero() && repo_.HasBlob(parent_node->subtree)) {
-    auto t = snapshot::LoadTree(repo_, parent_node->subtree);
-    if (t.ok()) parent_tree = std::move(t).value();
-  }
+  if (parent_node && !parent_node->subtree.IsZero() && repo_.HasBlob(parent_node->subtree))
+    parent_tree = LoadParentTree(parent_node->subtree);
   auto names = dir.List();
   if (!names.ok()) {
     Warn(abs, names.status().message());
     return StoreTree(Tree{});
   }
+  // Subdirectories' parent trees are loaded ahead while the window (shared by all
+  // levels) has room.
+  std::vector<Id> asked;
+  size_t ahead = 0;
+  auto prefetch_more = [&] {
+    if (!parent_tree) return;
+    for (; ahead < parent_tree->nodes.size(); ++ahead) {
+      const Node& n = parent_tree->nodes[ahead];
+      if (n.meta.type != fs::FileType::kDirectory || n.subtree.IsZero() || !repo_.HasBlob(n.subtree)) continue;
+      if (!Prefetch(n.subtree)) return;
+      asked.push_back(n.subtree);
+    }
+  };
+  struct DropOnExit {
+    Walker* w;
+    std::vector<Id>* ids;
+    ~DropOnExit() { w->DropPrefetched(*ids); }
+  } drop{this, &asked};
   Tree tree;
   std::vector<std::pair<size_t, std::shared_ptr<FileJob>>> jobs;
   for (const std::string& name : *names) {
+    prefetch_more();
     const std::string child_abs = JoinPath(abs, name);
     const Node* old = FindChild(parent_tree, name);
     LB_ASSIGN_OR_RETURN(std::optional<Node> node,
