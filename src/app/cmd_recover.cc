@@ -1,9 +1,11 @@
 // lifeboat recover: restore services and their dependencies in order, validate,
 // swap into place, roll back on failure (src/playbook).
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <mutex>
 
 #include "app/commands.h"
 #include "app/drill_job.h"
@@ -34,7 +36,9 @@ playbook::OpenRepoFn CachingOpener() {
     std::unique_ptr<repo::Lock> lock;
   };
   auto cache = std::make_shared<std::map<std::string, std::shared_ptr<Held>>>();
-  return [cache](const policy::Target& t) -> Result<std::shared_ptr<repo::Repository>> {
+  auto mu = std::make_shared<std::mutex>();  // services of one wave open at the same time
+  return [cache, mu](const policy::Target& t) -> Result<std::shared_ptr<repo::Repository>> {
+    std::lock_guard<std::mutex> l(*mu);
     auto it = cache->find(t.name);
     if (it != cache->end()) return it->second->repo;
     LB_ASSIGN_OR_RETURN(auto repo, OpenTarget(t));
@@ -52,7 +56,8 @@ void PrintPlan(const Globals& g, const policy::Policy& p, const std::vector<std:
   const auto hist = BuildHistory(p, h);
   auto open = CachingOpener();
   nlohmann::json rows = nlohmann::json::array();
-  double cumulative = 0;
+  double cumulative = 0;  // the whole recovery
+  std::map<std::string, double> done_after;
   bool known = true, fits = true;
   if (!g.json)
     std::printf("%-3s %-16s %-9s %-20s %10s %10s %8s  %s\n", "#", "SERVICE", "SNAPSHOT", "DATA POINT", "ESTIMATE",
@@ -78,19 +83,26 @@ void PrintPlan(const Globals& g, const policy::Policy& p, const std::vector<std:
     }
     auto facts = hist.count(s.name) ? hist.at(s.name) : policy::ServiceHistory{};
     auto own = policy::OwnRestoreEstimate(s, facts);
-    if (own) cumulative += static_cast<double>(*own) / 1e9;
+    // Independent services are recovered at the same time: a service is done its
+    // own time after the last of its dependencies (the critical path).
+    double after = 0;
+    for (const auto& d : s.depends_on)
+      if (auto it = done_after.find(d.name); it != done_after.end()) after = std::max(after, it->second);
+    if (own) after += static_cast<double>(*own) / 1e9;
+    done_after[s.name] = after;
+    cumulative = std::max(cumulative, after);
     known &= own.has_value();
-    const bool in_rto = known && cumulative * 1e9 <= static_cast<double>(s.rto_ns);
+    const bool in_rto = known && after * 1e9 <= static_cast<double>(s.rto_ns);
     fits &= in_rto;
     if (g.json) {
       rows.push_back({{"service", s.name}, {"target", tname}, {"snapshot", snap}, {"problem", problem},
                       {"point_time", point_time ? nlohmann::json(FormatTimeRfc3339(point_time)) : nlohmann::json(nullptr)},
                       {"estimate_seconds", own ? nlohmann::json(*own / 1e9) : nlohmann::json(nullptr)},
-                      {"done_after_seconds", known ? nlohmann::json(cumulative) : nlohmann::json(nullptr)},
+                      {"done_after_seconds", known ? nlohmann::json(after) : nlohmann::json(nullptr)},
                       {"rto_seconds", s.rto_ns / 1e9}, {"within_rto", known ? nlohmann::json(in_rto) : nlohmann::json(nullptr)}});
     } else {
       std::printf("%-3zu %-16s %-9s %-20s %10s %10s %8s  %s\n", i + 1, s.name.c_str(), snap.c_str(), when.c_str(),
-                  own ? Dur(*own / 1e9).c_str() : "unknown", known ? Dur(cumulative).c_str() : "unknown",
+                  own ? Dur(*own / 1e9).c_str() : "unknown", known ? Dur(after).c_str() : "unknown",
                   policy::FormatDuration(s.rto_ns).c_str(),
                   !problem.empty() ? problem.c_str() : !known ? "no drill yet" : in_rto ? "within rto" : "OVER RTO");
     }
@@ -184,7 +196,8 @@ void RegisterRecover(CLI::App& app, Globals& g, int& exit_code) {
       "recover services and everything they depend on, in dependency order: restore each into a\n"
       "staging directory next to its destination, run its validation commands, swap it into place\n"
       "(the previous content is kept as DEST.lifeboat-previous-TIME); if any step fails, every\n"
-      "service already swapped is rolled back (exit 1)");
+      "service already swapped is rolled back (exit 1). Services that do not depend on each other\n"
+      "are restored and validated at the same time, then swapped in order");
   cmd->add_option("FILE", f->file, "policy file")->required();
   cmd->add_option("SERVICE", f->services, "services to recover (their dependencies come too)")->required();
   cmd->add_flag("--to-original", f->to_original, "put path sources back where they were backed up from");
@@ -193,7 +206,9 @@ void RegisterRecover(CLI::App& app, Globals& g, int& exit_code) {
                   "with --to-original: command outputs go to DIR/SERVICE/NAME (default: the current directory)");
   cmd->add_option("--at", f->at, "recover the newest recovery points at or before this time");
   cmd->add_option("--from", f->from, "target to restore from (default: each service's first)");
-  cmd->add_flag("--dry-run", f->dry_run, "print the ordered plan with estimated times against the RTOs");
+  cmd->add_flag("--dry-run", f->dry_run,
+                "print the ordered plan with estimated times against the RTOs (DONE AFTER: the critical\n"
+                "path through the dependencies, as independent services run at the same time)");
   cmd->add_option("--history", f->history, "history database (env LIFEBOAT_HISTORY)");
   cmd->callback([&g, f, &exit_code] {
     if (f->to_original == !f->target_dir.empty()) FailUsage("give exactly one of --to-original and --target DIR");

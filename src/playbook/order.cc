@@ -1,5 +1,6 @@
 #include "playbook/order.h"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <set>
@@ -49,6 +50,20 @@ Result<std::vector<std::string>> RecoveryOrder(const policy::Policy& p,
     return InvalidArgument("dependency cycle among services: " + stuck);
   }
   return order;
+}
+
+std::vector<int> RecoveryWaves(const policy::Policy& p, const std::vector<std::string>& order) {
+  std::map<std::string, int> wave;
+  std::vector<int> out;
+  for (const auto& name : order) {
+    int w = 0;
+    if (const policy::Service* s = p.FindService(name))
+      for (const auto& d : s->depends_on)
+        if (auto it = wave.find(d.name); it != wave.end()) w = std::max(w, it->second + 1);
+    wave[name] = w;
+    out.push_back(w);
+  }
+  return out;
 }
 
 }  // namespace lb::playbook

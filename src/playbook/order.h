@@ -17,4 +17,10 @@ namespace lb::playbook {
 Result<std::vector<std::string>> RecoveryOrder(const policy::Policy& p,
                                                const std::vector<std::string>& requested);
 
+// The wave of each service of `order` (a RecoveryOrder result), same positions:
+// 0 for a service with no dependency in `order`, else one more than the highest
+// wave among its dependencies. Services of one wave do not depend on each other,
+// so they may be recovered at the same time. Pure.
+std::vector<int> RecoveryWaves(const policy::Policy& p, const std::vector<std::string>& order);
+
 }  // namespace lb::playbook

@@ -38,6 +38,16 @@ TEST(RecoveryOrder, EveryServiceAfterItsDependencies) {
     for (const auto& d : s.depends_on) EXPECT_LT(pos(d.name), pos(s.name)) << d.name << " before " << s.name;
 }
 
+TEST(RecoveryWaves, IndependentServicesShareAWave) {
+  auto p = Make({{"web", {"db", "auth"}}, {"db", {"auth"}}, {"auth", {}}, {"cache", {}}, {"api", {"db"}}});
+  auto o = RecoveryOrder(p, {"web", "api", "cache"});
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(*o, (V{"auth", "cache", "db", "api", "web"}));
+  EXPECT_EQ(RecoveryWaves(p, *o), (std::vector<int>{0, 0, 1, 2, 2}));
+  // A dependency outside the order (recovered earlier, or not asked for) does not count.
+  EXPECT_EQ(RecoveryWaves(p, {"db", "web"}), (std::vector<int>{0, 1}));
+}
+
 TEST(RecoveryOrder, UnknownAndCyclesAreErrors) {
   auto p = Make({{"a", {"b"}}, {"b", {"a"}}, {"c", {"ghost"}}, {"d", {}}});
   auto cyc = RecoveryOrder(p, {"a"});

@@ -5,9 +5,12 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <thread>
 
 #include "drill/drill.h"
+#include "playbook/order.h"
 #include "restorer/restorer.h"
 #include "snapshot/store.h"
 
@@ -119,10 +122,10 @@ std::string Stamp(TimeNs t) {
   return out;
 }
 
-// Steps 1-4 for one service; on error its own staging is gone and nothing of
-// it is swapped (a partial swap is undone here).
-Status RecoverOne(const policy::Policy& p, const policy::Service& s, const Options& o,
-                  const OpenRepoFn& open, const Clock& clock, ServiceResult& res) {
+// Steps 1-3 for one service: select its point, stage, validate. On error its
+// staging is removed and `staged` is empty.
+Status Prepare(const policy::Policy& p, const policy::Service& s, const Options& o, const OpenRepoFn& open,
+               const Clock& clock, ServiceResult& res, std::vector<Staged>& staged) {
   const std::string tname = !o.from.empty() ? o.from : s.targets.empty() ? "" : s.targets[0].name;
   res.target = tname;
   const policy::Target* t = p.FindTarget(tname);
@@ -134,7 +137,6 @@ Status RecoverOne(const policy::Policy& p, const policy::Service& s, const Optio
   for (const auto& part : point.parts) res.snapshots.push_back(part.entry.id.Hex());
   res.point_time = point.time;
   res.data_loss_ns = o.incident - point.time;
-  std::vector<Staged> staged;
   Status st = Stage(*repo, s, point, o, staged, res);
   if (st.ok() && s.drill && !s.drill->validate.empty()) {
     std::vector<std::string> copies;
@@ -148,7 +150,18 @@ Status RecoverOne(const policy::Policy& p, const policy::Service& s, const Optio
       if (!res.validation.ok()) st = Status(Code::kCancelled, res.validation.FailureReason());
     }
   }
+  if (!st.ok()) {
+    CleanUp(staged);
+    staged.clear();
+  }
+  return st;
+}
+
+// Step 4: swaps the staged copies into place. On error nothing of this service
+// stays swapped. The staging is removed either way.
+Status Commit(std::vector<Staged>& staged, const Clock& clock, ServiceResult& res) {
   const std::string stamp = Stamp(clock.Now());
+  Status st;
   for (size_t i = 0; st.ok() && i < staged.size(); ++i) {
     Swap w;
     st = SwapIn(staged[i], stamp, w);
@@ -159,7 +172,67 @@ Status RecoverOne(const policy::Policy& p, const policy::Service& s, const Optio
     res.swaps.clear();
   }
   CleanUp(staged);
+  staged.clear();
   return st;
+}
+
+// One wave: services that do not depend on each other. Their restores and
+// validations run at the same time; the swaps then run one after another in
+// order, and only when every service of the wave is ready, so a failure swaps in
+// nothing of this wave. Sets rep.failure on the first failure (in order).
+void RunWave(const policy::Policy& p, const std::vector<size_t>& members, const Options& o, const OpenRepoFn& open,
+             const Clock& clock, TimeNs t0, Report& rep) {
+  const size_t n = members.size();
+  std::vector<std::vector<Staged>> staged(n);
+  std::vector<Status> status(n);
+  std::vector<TimeNs> took(n);
+  auto prepare = [&](size_t k) {
+    ServiceResult& res = rep.services[members[k]];
+    const TimeNs ts = clock.Now();
+    const policy::Service* s = p.FindService(res.service);
+    status[k] = s ? Prepare(p, *s, o, open, clock, res, staged[k]) : NotFound("no service " + res.service);
+    took[k] = clock.Now() - ts;
+  };
+  if (n == 1) {
+    prepare(0);
+  } else {
+    std::vector<std::thread> threads;
+    for (size_t k = 0; k < n; ++k) threads.emplace_back(prepare, k);
+    for (auto& t : threads) t.join();
+  }
+  std::string failed;
+  for (size_t k = 0; k < n; ++k) {
+    ServiceResult& res = rep.services[members[k]];
+    res.seconds = static_cast<double>(took[k]) / 1e9;
+    if (status[k].ok()) continue;
+    res.state = ServiceResult::State::kFailed;
+    res.error = status[k].message();
+    res.done_after_seconds = Seconds(t0, clock.Now());
+    if (failed.empty()) failed = res.service;
+    if (rep.failure.empty()) rep.failure = res.service + ": " + status[k].message();
+  }
+  for (size_t k = 0; k < n; ++k) {
+    ServiceResult& res = rep.services[members[k]];
+    if (!status[k].ok()) continue;
+    if (!failed.empty()) {  // a sibling failed: swap nothing
+      CleanUp(staged[k]);
+      res.state = ServiceResult::State::kSkipped;
+      res.error = "not swapped in: " + failed + " failed";
+      continue;
+    }
+    const TimeNs ts = clock.Now();
+    Status st = Commit(staged[k], clock, res);
+    res.seconds += Seconds(ts, clock.Now());
+    res.done_after_seconds = Seconds(t0, clock.Now());
+    if (st.ok()) {
+      res.state = ServiceResult::State::kRecovered;
+    } else {
+      res.state = ServiceResult::State::kFailed;
+      res.error = st.message();
+      failed = res.service;
+      rep.failure = res.service + ": " + st.message();
+    }
+  }
 }
 
 }  // namespace
@@ -182,25 +255,20 @@ Report Recover(const policy::Policy& p, const std::vector<std::string>& order, c
   for (const auto& name : order) {
     ServiceResult res;
     res.service = name;
-    const policy::Service* s = p.FindService(name);
-    if (s) res.rpo_ns = s->rpo_ns, res.rto_ns = s->rto_ns;
+    if (const policy::Service* s = p.FindService(name)) res.rpo_ns = s->rpo_ns, res.rto_ns = s->rto_ns;
+    rep.services.push_back(std::move(res));
+  }
+  const std::vector<int> waves = RecoveryWaves(p, order);
+  const int last = waves.empty() ? -1 : *std::max_element(waves.begin(), waves.end());
+  for (int w = 0; w <= last; ++w) {
+    std::vector<size_t> members;
+    for (size_t i = 0; i < order.size(); ++i)
+      if (waves[i] == w) members.push_back(i);
     if (!rep.failure.empty()) {
-      res.state = ServiceResult::State::kSkipped;
-      rep.services.push_back(std::move(res));
+      for (size_t i : members) rep.services[i].state = ServiceResult::State::kSkipped;
       continue;
     }
-    const TimeNs ts = clock.Now();
-    Status st = s ? RecoverOne(p, *s, o, open, clock, res) : NotFound("no service " + name);
-    res.seconds = Seconds(ts, clock.Now());
-    res.done_after_seconds = Seconds(t0, clock.Now());
-    if (st.ok()) {
-      res.state = ServiceResult::State::kRecovered;
-    } else {
-      res.state = ServiceResult::State::kFailed;
-      res.error = st.message();
-      rep.failure = name + ": " + st.message();
-    }
-    rep.services.push_back(std::move(res));
+    RunWave(p, members, o, open, clock, t0, rep);
   }
   if (!rep.failure.empty()) {
     // Roll back every recovered service, newest first.

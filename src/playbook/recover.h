@@ -1,7 +1,10 @@
 // Recovery playbooks: restore services in dependency order, validate each, swap
 // it into place atomically, and roll everything back when any step fails.
 //
-// For each service, in the given order:
+// Services are recovered in waves (RecoveryWaves): a wave holds services that do
+// not depend on each other; their steps 1-3 run at the same time, then their swaps
+// run one after another in order, only when the whole wave is ready. For each
+// service:
 //   1. select its recovery point (drill::SelectPoint: latest, or the newest at
 //      or before Options::at) in the target's repository;
 //   2. stage: restore every source into a fresh staging directory next to its
@@ -13,10 +16,11 @@
 //      renameat2(RENAME_EXCHANGE) (a plain rename when the destination does not
 //      exist); the previous content is kept next to it as
 //      DEST.lifeboat-previous-STAMP, the rollback copy.
-// If any step of any service fails, the failing service's staging is removed
-// and every service already swapped is rolled back in reverse order (previous
-// content exchanged back; restored content removed), so the live paths are as
-// they were. On success the rollback copies are kept (listed in the report).
+// If any step of any service fails, the staging of its whole wave is removed
+// (its other members are reported "skipped": not swapped in), later waves are
+// skipped, and every service already swapped is rolled back in reverse order
+// (previous content exchanged back; restored content removed), so the live paths
+// are as they were. On success the rollback copies are kept (listed in the report).
 //
 // Destinations: Mode::kOriginal puts path sources back at their own paths and
 // command outputs at outputs_dir/SERVICE/NAME; Mode::kTarget puts everything
@@ -50,7 +54,8 @@ struct Options {
 };
 
 // Opens a service's repository (the caller wires the storage stack, password
-// and lock). The returned repository stays open for the whole recovery.
+// and lock). The returned repository stays open for the whole recovery. Called
+// from several threads at once when a wave has several services.
 using OpenRepoFn = std::function<Result<std::shared_ptr<repo::Repository>>(const policy::Target&)>;
 
 struct Swap {

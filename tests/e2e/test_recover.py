@@ -129,6 +129,72 @@ class RecoverTest(lbtest.LBTestCase):
         self.assertIn("rolled back", p.stdout)
         self.assertOneLineError(p)
 
+    def parallel_policy(self, left_fails=False):
+        """left and right are independent, top needs both. Each of left/right waits
+        in its validation until the other has started: run one after the other,
+        both would time out, so passing proves they ran at the same time."""
+        rdv = self.path("rendezvous")
+        os.makedirs(rdv, exist_ok=True)
+
+        def wait_for(me, other, fail=False):
+            end = 'echo "left refuses" >&2; exit 3' if fail else "exit 0"
+            return (f'touch "{rdv}/{me}"; i=0; while [ $i -lt 150 ]; do '
+                    f'if [ -e "{rdv}/{other}" ]; then {end}; fi; sleep 0.1; i=$((i+1)); done; '
+                    f'echo "{other} never ran alongside {me}" >&2; exit 1')
+        checks = {"left": wait_for("left", "right", left_fails), "right": wait_for("right", "left"),
+                  "top": "test -s data.txt"}
+        deps = {"left": [], "right": [], "top": ["left", "right"]}
+        text = textwrap.dedent(f"""\
+            timezone = "UTC"
+            [targets.hot]
+            url = "{self.lb.repo}"
+            password_file = "{self.path('pw')}"
+            """)
+        for n in ("left", "right", "top"):
+            text += textwrap.dedent(f"""\
+                [services.{n}]
+                rpo = "1h"
+                rto = "1h"
+                schedule = "every 10m"
+                sources = [ {{ type = "path", path = "{self.src_p[n]}" }} ]
+                targets = ["hot"]
+                depends_on = {json.dumps(deps[n])}
+                drill = {{ every = "7d", validate = [{json.dumps(checks[n])}] }}
+                """)
+        path = self.path("parallel.toml")
+        lbtest.write_file(path, text)
+        return path
+
+    def test_independent_services_recover_at_the_same_time(self):
+        live = self.path("plive")
+        self.src_p = {n: os.path.join(live, n) for n in ("left", "right", "top")}
+        for n, d in self.src_p.items():
+            lbtest.write_file(os.path.join(d, "data.txt"), f"{n} v1\n")
+        policy = self.parallel_policy()
+        self.lb.run(["run", policy])
+        want = {n: lbtest.listing(d, contents=True) for n, d in self.src_p.items()}
+        for d in self.src_p.values():
+            lbtest.write_file(os.path.join(d, "data.txt"), "damaged\n")
+        damaged = {n: lbtest.listing(d, contents=True) for n, d in self.src_p.items()}
+
+        # left fails: right (same wave) is not swapped in, top never starts, nothing changes.
+        r = self.lb.run_json(["recover", self.parallel_policy(left_fails=True), "top", "--to-original",
+                              "--outputs", self.path("out")], expect=lbtest.EXIT_FATAL)
+        states = {s["service"]: s["state"] for s in r["services"]}
+        self.assertEqual(states, {"left": "failed", "right": "skipped", "top": "skipped"}, r)
+        for n, d in self.src_p.items():
+            self.assertListingEqual(damaged[n], lbtest.listing(d, contents=True), n + " must be untouched")
+        self.assertEqual(sorted(os.listdir(live)), ["left", "right", "top"], "no staging left behind")
+
+        for f in os.listdir(self.path("rendezvous")):
+            os.remove(os.path.join(self.path("rendezvous"), f))
+        r = self.lb.run_json(["recover", self.parallel_policy(), "top", "--to-original",
+                              "--outputs", self.path("out")])
+        self.assertTrue(r["ok"], r)
+        self.assertEqual(r["order"], ["left", "right", "top"])
+        for n, d in self.src_p.items():
+            self.assertEqual(lbtest.listing(d, contents=True), want[n], n)
+
     def test_dry_run_plan_and_usage(self):
         plan = self.recover("web", "--target", self.path("x"), "--dry-run")
         self.assertEqual(plan["order"], ["auth", "db", "web"])
