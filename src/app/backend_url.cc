@@ -24,9 +24,7 @@ Result<std::unique_ptr<storage::Backend>> OpenBackend(const std::string& locatio
   if (location.empty()) return InvalidArgument("empty repository location");
   if (HasScheme(location, "s3:")) return OpenS3Backend(location);
   if (HasScheme(location, "ec:")) return OpenErasureBackend(location);
-  if (HasScheme(location, "rest:"))
-    return InvalidArgument("repository location " + location +
-                           ": the rest: scheme is not supported by this version");
+  if (HasScheme(location, "rest:")) return OpenRestBackend(location);
   return std::unique_ptr<storage::Backend>(
       storage::NewRetryingBackend(storage::NewLocalBackend(location)));
 }

@@ -2,6 +2,7 @@
 // file, so schemes are added without touching the others:
 //   /path or file path      local directory            (backend_url.cc)
 //   s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX]            (backend_s3.cc)
+//   rest:http[s]://HOST[:PORT]/NAME  a repository server (backend_rest.cc)
 //   ec:K+M:LOC1,LOC2,...    erasure coding over K+M member locations (backend_ec.cc)
 // Errors: kInvalidArgument for a malformed location (exit 2), other codes as the backend
 // reports them. Every returned backend is safe for concurrent use.
@@ -39,6 +40,8 @@ Result<std::unique_ptr<storage::Backend>> OpenBackend(const std::string& locatio
 
 Result<std::unique_ptr<storage::Backend>> OpenS3Backend(const std::string& url);
 Result<std::unique_ptr<storage::Backend>> OpenErasureBackend(const std::string& url);
+// Token from -o rest.token-file=FILE or env LIFEBOAT_REST_TOKEN (none: kInvalidArgument).
+Result<std::unique_ptr<storage::Backend>> OpenRestBackend(const std::string& url);
 // The same as the concrete type, for check and repair shards (Inspect, RepairAll).
 // kInvalidArgument for a malformed ec: location or a nested ec: member.
 Result<std::unique_ptr<storage::ErasureBackend>> OpenErasureBackendConcrete(const std::string& url);

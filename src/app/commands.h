@@ -33,6 +33,7 @@ void RegisterDrills(CLI::App& app, Globals& g, int& exit_code);
 void RegisterRecover(CLI::App& app, Globals& g, int& exit_code);
 void RegisterCopy(CLI::App& app, Globals& g);
 void RegisterAudit(CLI::App& app, Globals& g, int& exit_code);
+void RegisterServe(CLI::App& app, Globals& g);
 
 // Shared by run and daemon (cmd_policy.cc).
 std::string DefaultHistoryPath();

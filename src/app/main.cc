@@ -24,7 +24,8 @@ constexpr const char* kExitCodes = R"(Exit codes:
 
 Environment: LIFEBOAT_REPO, LIFEBOAT_PASSWORD, LIFEBOAT_PASSWORD_FILE,
 LIFEBOAT_FROM_PASSWORD, LIFEBOAT_FROM_PASSWORD_FILE (source of copy),
-LIFEBOAT_HISTORY (job history database of run/status/plan/daemon).)";
+LIFEBOAT_HISTORY (job history database of run/status/plan/daemon),
+LIFEBOAT_REST_TOKEN (token for rest: repositories).)";
 
 }  // namespace
 
@@ -49,10 +50,10 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", g.quiet, "print nothing but errors");
   app.add_option("--threads", g.threads, "worker threads (default: one per core)");
   app.add_option("--connections", TheBackendOptions().connections,
-                 "storage requests in flight at once (S3; default 8)")
+                 "storage requests in flight at once (S3, rest; default 8)")
       ->check(CLI::Range(1u, 256u));
   app.add_option("-o,--option",
-                 "backend option key=value, repeatable (e.g. s3.ca-file=F, s3.bucket-lookup=virtual)")
+                 "backend option key=value, repeatable (e.g. s3.ca-file=F, s3.bucket-lookup=virtual, rest.ca-file=F)")
       ->each([](const std::string& kv) {
         if (lb::Status st = AddExtendedOption(TheBackendOptions(), kv); !st.ok())
           throw CLI::ValidationError(st.message());
@@ -81,6 +82,7 @@ int main(int argc, char** argv) {
   RegisterRecover(app, g, exit_code);
   RegisterCopy(app, g);
   RegisterAudit(app, g, exit_code);
+  RegisterServe(app, g);
   app.add_subcommand("version", "print the version")->callback([] {
     std::cout << lb::app::ProgramVersion() << "\n";
   });
