@@ -169,12 +169,12 @@ bool Server::tls() const { return impl_->tls; }
 
 Status Server::Serve() {
   impl_->serving = true;
-  if (impl_->stopping) return Status::Ok();
-  if (!impl_->http->listen_after_bind()) return IoError("the server stopped with an error");
-  return Status::Ok();
+  const bool ok = impl_->stopping || impl_->http->listen_after_bind();
+  impl_->serving = false;
+  return ok ? Status::Ok() : IoError("the server stopped with an error");
 }
 
-// httplib's stop() does nothing until the listening loop runs: wait for it when
+// httplib's stop() does nothing until the listening loop runs: wait for it while
 // Serve has been entered but has not started listening yet.
 void Server::Stop() {
   impl_->stopping = true;
