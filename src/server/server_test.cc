@@ -303,6 +303,17 @@ TEST(Protocol, ParseTarget) {
   EXPECT_EQ(ParseTarget("/").status().code(), Code::kNotFound);
 }
 
+TEST(RestLocation, ParsesAndRefusesBadForms) {
+  auto loc = storage::ParseRestLocation("rest:https://backup.example:8443/web1/");
+  ASSERT_TRUE(loc.ok()) << loc.status().ToString();
+  EXPECT_EQ(loc->scheme, "https");
+  EXPECT_EQ(loc->host, "backup.example:8443");
+  EXPECT_EQ(loc->repo, "web1");
+  for (const char* bad : {"rest:ftp://h/r", "rest:https:///r", "rest:https://h:99999/r", "rest:https://h/",
+                          "rest:https://h/a/b", "rest:https://h/..", "rest:https://h x/r"})
+    EXPECT_EQ(storage::ParseRestLocation(bad).status().code(), Code::kInvalidArgument) << bad;
+}
+
 TEST(Protocol, ParseRange) {
   auto r = ParseRange("bytes=10-19");
   ASSERT_TRUE(r.ok());

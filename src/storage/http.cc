@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cctype>
 #include <cstring>
 #include <mutex>
@@ -92,6 +93,29 @@ Status TransportError(CURLcode rc, const char* detail, const Request& req) {
 }
 
 }  // namespace
+
+Result<Endpoint> ParseEndpoint(const std::string& url) {
+  Endpoint e;
+  for (const char* scheme : {"http", "https"})
+    if (url.rfind(std::string(scheme) + "://", 0) == 0) e.scheme = scheme;
+  if (e.scheme.empty()) return InvalidArgument("the endpoint must start with http:// or https://");
+  const std::string rest = url.substr(e.scheme.size() + 3);
+  const auto slash = rest.find('/');
+  e.host = rest.substr(0, slash);
+  e.path = slash == std::string::npos ? "" : rest.substr(slash);
+  if (e.host.empty()) return InvalidArgument("no host");
+  for (char c : e.host)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != ':' && c != '[' && c != ']')
+      return InvalidArgument("invalid character in host '" + e.host + "'");
+  if (const auto colon = e.host.rfind(':'); colon != std::string::npos && e.host.back() != ']') {
+    const std::string port = e.host.substr(colon + 1);
+    unsigned v = 0;
+    auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
+    if (port.empty() || ec != std::errc() || p != port.data() + port.size() || v == 0 || v > 65535)
+      return InvalidArgument("invalid port '" + port + "'");
+  }
+  return e;
+}
 
 Client::Client(Options o) : o_(std::move(o)) {
   GlobalInit();

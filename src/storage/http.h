@@ -24,6 +24,16 @@
 
 namespace lb::storage::http {
 
+// The start of a location: "http[s]://HOST[:PORT]" and the rest.
+struct Endpoint {
+  std::string scheme;  // "http" or "https"
+  std::string host;    // "HOST[:PORT]" as written (IPv6 in brackets)
+  std::string path;    // from the first '/' after the host on; may be empty
+};
+// kInvalidArgument with a short reason: no http:// or https://, no host, a character
+// that is not a letter, digit, '.', '-', ':', '[' or ']', or a port outside 1-65535.
+Result<Endpoint> ParseEndpoint(const std::string& url);
+
 struct Options {
   unsigned connections = 8;  // pool size (>= 1)
   std::string ca_file;       // PEM bundle for https; empty = system default

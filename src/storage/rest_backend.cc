@@ -1,6 +1,5 @@
 #include "storage/rest_backend.h"
 
-#include <cctype>
 #include <charconv>
 
 #include <nlohmann/json.hpp>
@@ -15,19 +14,9 @@ Result<RestLocation> ParseRestLocation(const std::string& url) {
     return InvalidArgument("repository location " + url + ": " + why + " (expected rest:http[s]://HOST[:PORT]/NAME)");
   };
   if (url.rfind("rest:", 0) != 0) return bad("not a rest: location");
-  std::string rest = url.substr(5);
-  RestLocation loc;
-  for (const char* scheme : {"http", "https"})
-    if (rest.rfind(std::string(scheme) + "://", 0) == 0) loc.scheme = scheme;
-  if (loc.scheme.empty()) return bad("the server must start with http:// or https://");
-  rest = rest.substr(loc.scheme.size() + 3);
-  const auto slash = rest.find('/');
-  loc.host = rest.substr(0, slash);
-  if (loc.host.empty()) return bad("no host");
-  for (char c : loc.host)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != ':' && c != '[' && c != ']')
-      return bad("invalid character in host '" + loc.host + "'");
-  loc.repo = slash == std::string::npos ? "" : rest.substr(slash + 1);
+  auto endpoint = http::ParseEndpoint(url.substr(5));
+  if (!endpoint.ok()) return bad(endpoint.status().message());
+  RestLocation loc{endpoint->scheme, endpoint->host, endpoint->path.empty() ? "" : endpoint->path.substr(1)};
   if (!loc.repo.empty() && loc.repo.back() == '/') loc.repo.pop_back();
   if (loc.repo.empty()) return bad("no repository name");
   if (!ValidFileName(loc.repo)) return bad("invalid repository name '" + loc.repo + "': use [A-Za-z0-9_.-]");

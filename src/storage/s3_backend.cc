@@ -6,6 +6,7 @@
 #include <mutex>
 #include <optional>
 
+#include "storage/http.h"
 #include "storage/s3_client.h"
 #include "storage/s3_object_lock.h"
 #include "storage/s3_xml.h"
@@ -18,30 +19,12 @@ Result<S3Location> ParseS3Location(const std::string& url) {
     return InvalidArgument("repository location " + url + ": " + why + " (" + form + ")");
   };
   if (url.rfind("s3:", 0) != 0) return bad("not an s3: location");
-  std::string rest = url.substr(3);
+  auto endpoint = http::ParseEndpoint(url.substr(3));
+  if (!endpoint.ok()) return bad(endpoint.status().message());
   S3Location loc;
-  if (rest.rfind("http://", 0) == 0) {
-    loc.scheme = "http";
-  } else if (rest.rfind("https://", 0) == 0) {
-    loc.scheme = "https";
-  } else {
-    return bad("the endpoint must start with http:// or https://");
-  }
-  rest = rest.substr(loc.scheme.size() + 3);
-  const auto slash = rest.find('/');
-  loc.host = rest.substr(0, slash);
-  if (loc.host.empty()) return bad("no host");
-  for (char c : loc.host)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != ':' && c != '[' && c != ']')
-      return bad("invalid character in host '" + loc.host + "'");
-  if (const auto colon = loc.host.rfind(':'); colon != std::string::npos && loc.host.back() != ']') {
-    const std::string port = loc.host.substr(colon + 1);
-    unsigned v = 0;
-    auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
-    if (port.empty() || ec != std::errc() || p != port.data() + port.size() || v == 0 || v > 65535)
-      return bad("invalid port '" + port + "'");
-  }
-  std::string path = slash == std::string::npos ? "" : rest.substr(slash + 1);
+  loc.scheme = endpoint->scheme;
+  loc.host = endpoint->host;
+  std::string path = endpoint->path.empty() ? "" : endpoint->path.substr(1);
   while (!path.empty() && path.back() == '/') path.pop_back();
   const auto bslash = path.find('/');
   loc.bucket = path.substr(0, bslash);
