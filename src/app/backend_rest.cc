@@ -13,7 +13,6 @@
 
 #include "app/backends.h"
 #include "storage/rest_backend.h"
-#include "storage/wrappers.h"
 
 namespace lb::app {
 
@@ -59,8 +58,9 @@ Result<std::unique_ptr<storage::Backend>> OpenRestBackend(const std::string& url
   LB_ASSIGN_OR_RETURN(c.where, storage::ParseRestLocation(url));
   c.connections = TheBackendOptions().connections;
   LB_RETURN_IF_ERROR(ApplyOptions(url, c));
+  const unsigned connections = c.connections;
   LB_ASSIGN_OR_RETURN(auto be, storage::NewRestBackend(std::move(c)));
-  return storage::NewRetryingBackend(std::move(be));
+  return WrapRemote(std::move(be), connections);
 }
 
 }  // namespace lb::app

@@ -9,14 +9,11 @@
 //                                   AWS_CA_BUNDLE (https only), then the system store
 //   s3.region=REGION                overrides AWS_DEFAULT_REGION
 // --connections N bounds the requests in flight. Unknown s3.* keys are usage errors.
-#include <algorithm>
 #include <cstdlib>
 #include <set>
 
 #include "app/backends.h"
-#include "storage/block_cache.h"
 #include "storage/s3_backend.h"
-#include "storage/wrappers.h"
 
 namespace lb::app {
 
@@ -68,11 +65,7 @@ Result<std::unique_ptr<storage::Backend>> OpenS3Backend(const std::string& url) 
   LB_RETURN_IF_ERROR(ApplyOptions(url, c));
   const unsigned connections = c.connections;
   LB_ASSIGN_OR_RETURN(auto be, storage::NewS3Backend(std::move(c)));
-  // Restores read blob by blob; reading packs in 4 MiB blocks turns thousands of
-  // round trips into a few (storage/block_cache.h).
-  storage::BlockCacheOptions cache;
-  cache.capacity = std::max<uint64_t>(64u << 20, 2ull * connections * cache.block_size);
-  return storage::NewBlockCacheBackend(storage::NewRetryingBackend(std::move(be)), cache);
+  return WrapRemote(std::move(be), connections);
 }
 
 }  // namespace lb::app

@@ -1,4 +1,7 @@
 #include "app/backends.h"
+#include <algorithm>
+
+#include "storage/block_cache.h"
 #include "storage/wrappers.h"
 
 namespace lb::app {
@@ -14,6 +17,12 @@ Status AddExtendedOption(BackendOptions& o, const std::string& key_value) {
     return InvalidArgument("option '" + key_value + "' is not key=value");
   o.extended[key_value.substr(0, eq)] = key_value.substr(eq + 1);
   return Status::Ok();
+}
+
+std::unique_ptr<storage::Backend> WrapRemote(std::unique_ptr<storage::Backend> be, unsigned connections) {
+  storage::BlockCacheOptions cache;
+  cache.capacity = std::max<uint64_t>(64u << 20, 2ull * connections * cache.block_size);
+  return storage::NewBlockCacheBackend(storage::NewRetryingBackend(std::move(be)), cache);
 }
 
 static bool HasScheme(const std::string& s, const char* scheme) {

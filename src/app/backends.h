@@ -37,6 +37,10 @@ Status AddExtendedOption(BackendOptions& o, const std::string& key_value);
 
 // The full stack for a location: the scheme's backend wrapped in retries.
 Result<std::unique_ptr<storage::Backend>> OpenBackend(const std::string& location);
+// The stack for a remote (latency-bound) backend: retries, and in front a block read
+// cache sized to `connections` (storage/block_cache.h), so restores read packs in
+// 4 MiB blocks instead of one request per blob.
+std::unique_ptr<storage::Backend> WrapRemote(std::unique_ptr<storage::Backend> be, unsigned connections);
 
 Result<std::unique_ptr<storage::Backend>> OpenS3Backend(const std::string& url);
 Result<std::unique_ptr<storage::Backend>> OpenErasureBackend(const std::string& url);
