@@ -61,6 +61,10 @@ uint64_t ContentLength(const httplib::Request& req) {
 
 }  // namespace
 
+// Set by Route on the thread that handles a request, read and cleared by the
+// logger that httplib then calls on the same thread for the same request.
+thread_local bool logged_here = false;
+
 struct Server::Impl {
   std::unique_ptr<httplib::Server> http;
   std::unique_ptr<Service> service;
@@ -98,6 +102,11 @@ void Server::Impl::Route(const httplib::Request& req, httplib::Response& res,
   for (const auto& [name, value] : reply->headers) res.set_header(name.c_str(), value);
   res.set_header("Content-Type", reply->content_type);
   res.body = std::move(reply->body);
+  // Logged (and fsynced) before httplib sends the response, so a client that got
+  // an answer knows the request is in the log. httplib's logger, which runs after
+  // the response is written, covers only requests that never reach Route.
+  Log(req, res);
+  logged_here = true;
 }
 
 void Server::Impl::Log(const httplib::Request& req, const httplib::Response& res) {
@@ -126,7 +135,10 @@ void Server::Impl::Install(unsigned threads) {
   http->Delete(kEveryPath, [this](const httplib::Request& req, httplib::Response& res) { Route(req, res, nullptr); });
   http->Post(kEveryPath, [this](const httplib::Request& req, httplib::Response& res,
                                 const httplib::ContentReader& reader) { Route(req, res, &reader); });
-  http->set_logger([this](const httplib::Request& req, const httplib::Response& res) { Log(req, res); });
+  http->set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    if (!logged_here) Log(req, res);  // refused by httplib itself (e.g. too large)
+    logged_here = false;
+  });
   http->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
     res.status = 500;
     res.set_content("internal error\n", "text/plain");
