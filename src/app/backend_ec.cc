@@ -1,9 +1,11 @@
 // ec:K+M:LOC1,LOC2,... -> an ErasureBackend over K+M members, each opened (and
-// wrapped in retries) by OpenBackend.
+// wrapped in retries) by OpenBackend, behind a circuit breaker: a member that is
+// down costs one round of retries per command, not one per file.
 #include <charconv>
 
 #include "app/backends.h"
 #include "storage/erasure_backend.h"
+#include "storage/wrappers.h"
 
 namespace lb::app {
 
@@ -54,7 +56,7 @@ Result<std::unique_ptr<storage::ErasureBackend>> OpenErasureBackendConcrete(cons
     if (loc.empty()) return Malformed(url, "an empty member location");
     auto b = OpenBackend(loc);
     if (!b.ok()) return b.status().WithContext("member " + loc);
-    members.push_back(std::move(b).value());
+    members.push_back(storage::NewCircuitBreakerBackend(std::move(b).value()));
   }
   return storage::ErasureBackend::Make(k, m, std::move(members));
 }

@@ -9,10 +9,15 @@
 
 namespace lb::storage {
 
+std::string MakeScratchDir(const std::string& prefix) {
+  const char* base = std::getenv("LB_TEST_SCRATCH");
+  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/" + prefix + "-XXXXXX";
+  return mkdtemp(tmpl.data()) ? tmpl : std::string();
+}
+
 void BackendConformance::SetUp() {
-  char tmpl[] = "/tmp/lb-backend-XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  scratch_ = tmpl;
+  scratch_ = MakeScratchDir("lb-backend");
+  ASSERT_FALSE(scratch_.empty()) << "cannot create a scratch directory";
   be_ = GetParam().make(scratch_);
   ASSERT_NE(be_, nullptr);
   ASSERT_TRUE(be_->Create().ok());

@@ -31,6 +31,11 @@ class BackendConformance : public ::testing::TestWithParam<Factory> {
   std::unique_ptr<Backend> be_;
 };
 
+// A fresh directory for a test: under $LB_TEST_SCRATCH when set (ctest sets it to
+// /dev/shm for backends whose logic does not depend on the file system, so their
+// fsyncs cost nothing), else under /tmp. `prefix` names the test binary.
+std::string MakeScratchDir(const std::string& prefix);
+
 inline std::string FactoryName(const ::testing::TestParamInfo<Factory>& info) {
   return info.param.name;
 }

@@ -258,9 +258,8 @@ TEST(ShardFormat, ContiguousLayout) {
 class ErasureTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/lb-erasure-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    scratch_ = tmpl;
+    scratch_ = MakeScratchDir("lb-erasure");
+    ASSERT_FALSE(scratch_.empty());
   }
   void TearDown() override { fs::remove_all(scratch_); }
 

@@ -255,6 +255,65 @@ std::unique_ptr<Backend> NewRetryingBackend(std::unique_ptr<Backend> inner, Retr
   return std::make_unique<RetryingBackend>(std::move(inner), policy);
 }
 
+namespace {
+
+class CircuitBreakerBackend final : public Backend {
+ public:
+  explicit CircuitBreakerBackend(std::unique_ptr<Backend> inner) : inner_(std::move(inner)) {}
+
+  std::string Location() const override { return inner_->Location(); }
+  Status Create() override {
+    return Guard([&] { return inner_->Create(); });
+  }
+  Status Save(const Handle& h, ByteSpan data) override {
+    return Guard([&] { return inner_->Save(h, data); });
+  }
+  Result<Bytes> Load(const Handle& h, uint64_t offset, uint64_t length) override {
+    return Guard([&] { return inner_->Load(h, offset, length); });
+  }
+  Result<uint64_t> Size(const Handle& h) override {
+    return Guard([&] { return inner_->Size(h); });
+  }
+  Status List(FileKind kind, const std::function<Status(const std::string&, uint64_t)>& fn) override {
+    return Guard([&] { return inner_->List(kind, fn); });
+  }
+  Status Remove(const Handle& h) override {
+    return Guard([&] { return inner_->Remove(h); });
+  }
+
+ private:
+  template <typename F>
+  auto Guard(F&& f) -> decltype(f()) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (!open_.ok()) return open_;
+    }
+    auto r = f();
+    Status st = StatusOf(r);
+    if (st.code() == Code::kIoError) {
+      std::lock_guard<std::mutex> l(mu_);
+      if (open_.ok())
+        open_ = IoError(inner_->Location() + " is treated as down for the rest of this run after: " + st.message());
+    }
+    return r;
+  }
+  static Status StatusOf(const Status& s) { return s; }
+  template <typename T>
+  static Status StatusOf(const Result<T>& r) {
+    return r.status();
+  }
+
+  std::unique_ptr<Backend> inner_;
+  std::mutex mu_;
+  Status open_;  // ok while closed
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> NewCircuitBreakerBackend(std::unique_ptr<Backend> inner) {
+  return std::make_unique<CircuitBreakerBackend>(std::move(inner));
+}
+
 std::unique_ptr<Backend> NewLimitingBackend(std::unique_ptr<Backend> inner, unsigned max_in_flight) {
   return std::make_unique<LimitingBackend>(std::move(inner), max_in_flight);
 }

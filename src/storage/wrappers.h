@@ -6,6 +6,10 @@
 //   LimitingBackend  lets at most N calls into the wrapped backend at once (a
 //                    counting semaphore); further callers wait.
 //   MeteredBackend   counts calls per method and bytes moved, readable at any time.
+//   CircuitBreaker   after a call fails with a transient error (kIoError, retries
+//                    already spent below it), fails every later call at once:
+//                    for members of an erasure-coded repository, so a member
+//                    that is down costs one round of retries, not one per file.
 //   FaultyBackend    injects faults for tests: failing calls, short reads, and
 //                    bytes corrupted on a file's first read.
 // All are thread-safe when the wrapped backend is.
@@ -35,6 +39,11 @@ std::unique_ptr<Backend> NewRetryingBackend(std::unique_ptr<Backend> inner, Retr
 // List holds its slot only while the wrapped listing runs: the names are collected
 // first and fn is called after the slot is given back, so fn may call this backend.
 std::unique_ptr<Backend> NewLimitingBackend(std::unique_ptr<Backend> inner, unsigned max_in_flight);
+
+// Opens on the first kIoError of any call and stays open for the backend's
+// lifetime (one command); later calls return kIoError naming the first failure
+// without reaching `inner`. Other errors (not found, exists, corrupt...) pass.
+std::unique_ptr<Backend> NewCircuitBreakerBackend(std::unique_ptr<Backend> inner);
 
 // Counters of a MeteredBackend. Every call is counted when it returns, failed or not;
 // bytes count only successful transfers. Share one Meter to read it while the

@@ -54,6 +54,22 @@ TEST_F(WrappersTest, PermanentErrorsAreNotRetried) {
   EXPECT_EQ(plan_->loads.load(), 1);
 }
 
+TEST_F(WrappersTest, CircuitBreakerOpensOnTheFirstTransientFailure) {
+  auto be = NewCircuitBreakerBackend(Retrying());
+  ASSERT_TRUE(be->Save({FileKind::kData, "ab01"}, AsBytes("x")).ok());
+  EXPECT_EQ(be->Load({FileKind::kIndex, "missing"}).status().code(), Code::kNotFound) << "not a reason to open";
+  plan_->fail_loads = 100;
+  EXPECT_EQ(be->Load({FileKind::kData, "ab01"}).status().code(), Code::kIoError);
+  const int loads = plan_->loads.load(), saves = plan_->saves.load();
+  plan_->fail_loads = 0;  // the member is back, but this run no longer asks it
+  Status st = be->Save({FileKind::kData, "ab02"}, AsBytes("y"));
+  EXPECT_EQ(st.code(), Code::kIoError);
+  EXPECT_NE(st.message().find("treated as down"), std::string::npos) << st.message();
+  EXPECT_EQ(be->Load({FileKind::kData, "ab01"}).status().code(), Code::kIoError);
+  EXPECT_EQ(plan_->loads.load(), loads);
+  EXPECT_EQ(plan_->saves.load(), saves);
+}
+
 TEST_F(WrappersTest, ShortReadIsRetried) {
   auto be = Retrying();
   ASSERT_TRUE(be->Save({FileKind::kData, "ab01"}, AsBytes("0123456789")).ok());
