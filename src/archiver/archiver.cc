@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 
+#include "archiver/completion.h"
 #include "archiver/scanner.h"
 #include "base/thread_pool.h"
 #include "fs/dir.h"
@@ -48,27 +49,6 @@ class MemoryBudget {
   size_t used_ = 0;
 };
 
-// The chunk ids of one file, filled in by pool workers.
-struct FileJob {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<Id> ids;
-  size_t pending = 0;
-  Status error;
-  // Set by a small-file task (read in the pool) for the walker to apply.
-  bool skip = false;             // vanished or unreadable: drop the node
-  bool was_new = false;          // counted as new (else as changed)
-  std::string warning;           // for Warn()
-  std::string node_error;        // for Node::error
-  std::optional<fs::Metadata> changed;  // metadata after a change during the read
-
-  Status Wait() {
-    std::unique_lock<std::mutex> l(mu);
-    cv.wait(l, [&] { return pending == 0; });
-    return error;
-  }
-};
-
 struct Counters {
   std::atomic<uint64_t> data_blobs{0}, tree_blobs{0}, bytes_added{0}, bytes_stored{0},
       bytes_read{0};
@@ -76,24 +56,6 @@ struct Counters {
 
 std::string JoinPath(const std::string& dir, const std::string& name) {
   return dir == "/" ? "/" + name : dir + "/" + name;
-}
-
-// Field-by-field equality of what a tree stores (atime is not stored).
-bool SameNode(const Node& a, const Node& b) {
-  const fs::Metadata &x = a.meta, &y = b.meta;
-  return a.name == b.name && x.type == y.type && x.mode == y.mode && x.uid == y.uid &&
-         x.gid == y.gid && x.user == y.user && x.group == y.group && x.size == y.size &&
-         x.mtime_ns == y.mtime_ns && x.ctime_ns == y.ctime_ns && x.inode == y.inode &&
-         x.device == y.device && x.nlink == y.nlink && x.rdev == y.rdev &&
-         x.symlink_target == y.symlink_target && x.xattrs == y.xattrs && a.content == b.content &&
-         a.subtree == b.subtree && a.error == b.error;
-}
-
-bool SameTree(const Tree& a, const Tree& b) {
-  if (a.nodes.size() != b.nodes.size()) return false;
-  for (size_t i = 0; i < a.nodes.size(); ++i)
-    if (!SameNode(a.nodes[i], b.nodes[i])) return false;
-  return true;
 }
 
 bool Unchanged(const Node& old, const fs::Metadata& now) {
@@ -108,7 +70,9 @@ class Walker {
       : repo_(repo),
         opt_(opt),
         pool_(opt.threads ? opt.threads : ThreadPool::DefaultThreads()),
-        budget_(std::max<size_t>(16u << 20, 2u * repo.config().chunker.max_size)) {}
+        budget_(std::max<size_t>(16u << 20, 2u * repo.config().chunker.max_size)),
+        completions_([this](PendingDir& d) { return CompleteDir(d); }, kMaxPendingDirs,
+                     kMaxPendingNodes) {}
   // Tasks still queued after an early error use members declared after pool_.
   ~Walker() { pool_.Wait(); }
 
@@ -116,7 +80,8 @@ class Walker {
   lb::Result<Id> RunStdin(TimeNs mtime);
 
   snapshot::Summary summary;
-  std::vector<std::string> partial;
+  // The paths warned about, in the order of a depth-first walk.
+  std::vector<std::string> Partial() const;
   const Counters& counters() const { return counters_; }
 
  private:
@@ -125,20 +90,38 @@ class Walker {
     bool target = false;
   };
 
-  lb::Result<Tree> ArchiveTrie(const PathTrie& trie, const std::string& abs,
-                               const std::optional<Tree>& parent);
-  lb::Result<Id> ArchiveDirContents(const fs::Dir& dir, const std::string& abs,
-                                    const Node* parent_node, uint64_t device);
-  // Archives entry `name` of `dir`. Returns nullopt when the entry is skipped.
+  using DirPtr = std::shared_ptr<const fs::Dir>;
+  using PendingPtr = std::shared_ptr<PendingDir>;
+
+  // Directory completion is deferred (see completion.h) while at most this many
+  // directories, holding at most this many nodes (their own plus their parent
+  // snapshot trees'), are pending.
+  static constexpr size_t kMaxPendingDirs = 256;
+  static constexpr size_t kMaxPendingNodes = 64 * 1024;
+
+  // The scanned (not yet pushed) explicitly named directory `abs`: only the children
+  // in `trie`.
+  lb::Result<PendingPtr> ArchiveTrie(const PathTrie& trie, const std::string& abs,
+                                     const std::optional<Tree>& parent);
+  // The scanned (not yet pushed) directory `abs`; its subdirectories are pushed.
+  lb::Result<PendingPtr> ArchiveDirContents(DirPtr dir, const std::string& abs,
+                                            const Node* parent_node, uint64_t device);
+  // Archives entry `name` of `dir`. Returns nullopt when the entry is skipped. For a
+  // directory, `sub` is set to its pushed PendingDir and the node's subtree is left zero.
   lb::Result<std::optional<Node>> ArchiveEntry(const fs::Dir& dir, const std::string& name,
                                                const std::string& abs, const Node* parent_node,
-                                               uint64_t device, bool top);
+                                               uint64_t device, bool top, PendingPtr& sub);
+  // Queues the scanned directory `d` for completion. With `count`, it is counted as a
+  // directory of the snapshot, classified against `old` (its node in the parent
+  // snapshot, may be null) once its id is known.
+  Status PushDir(const PendingPtr& d, const Node* old, bool count = true);
+  Status CompleteDir(PendingDir& d);
+  void CountDir(const std::optional<Id>& old_subtree, const Id& subtree);
   Status StartFile(const fs::Dir& dir, const std::string& name, const std::string& abs,
                    Node& node, std::shared_ptr<FileJob>& job);
   // A file of at most one chunk is opened, read, hashed and stored by a pool
-  // worker, so many small files are read in parallel. `dir` must outlive the job
-  // (the directory waits for its jobs before it returns).
-  std::shared_ptr<FileJob> StartSmallFile(const fs::Dir& dir, const std::string& name,
+  // worker, so many small files are read in parallel. The task keeps `dir` open.
+  std::shared_ptr<FileJob> StartSmallFile(DirPtr dir, const std::string& name,
                                           const fs::Metadata& meta);
   void ReadSmallFile(const fs::Dir& dir, const std::string& name, const fs::Metadata& meta,
                      FileJob& job);
@@ -146,9 +129,8 @@ class Walker {
                      FileJob& job, std::shared_ptr<FileJob> keep);
   void Submit(Bytes chunk, std::shared_ptr<FileJob> job);
   lb::Result<Id> StoreTree(const Tree& tree);
-  Status FinishFiles(Tree& tree, std::vector<std::pair<size_t, std::shared_ptr<FileJob>>>& jobs,
-                     const std::string& dir_abs);
-  void CountDir(const Node* parent_node, const Id& subtree);
+  // Waits for `d`'s file jobs and puts their results into its nodes.
+  Status FinishFiles(PendingDir& d);
   // Parent trees of subdirectories are loaded ahead by the pool while the walker
   // works, at most kPrefetchWindow at a time. LoadParentTree takes a prefetched tree
   // or loads it now; nullopt when it cannot be loaded (the directory is then read
@@ -158,12 +140,19 @@ class Walker {
   std::optional<Tree> LoadParentTree(const Id& subtree);
   void DropPrefetched(const std::vector<Id>& ids);
   // Reuses the parent's content or starts reading; false when the file is skipped.
-  lb::Result<bool> ProcessFile(const fs::Dir& dir, const std::string& abs, const Node* old,
-                               Node& node, const Tree& tree,
-                               std::vector<std::pair<size_t, std::shared_ptr<FileJob>>>& jobs);
-  void Warn(const std::string& path, const std::string& what) {
-    partial.push_back(path);
+  lb::Result<bool> ProcessFile(const DirPtr& dir, const std::string& abs, const Node* old,
+                               Node& node, PendingDir& d);
+  // Warnings of the walk itself; a completing directory's go to its PendingDir::order,
+  // so Partial() lists them where a walk that waited at every directory would.
+  void Warn(const std::string& path, const std::string& what) { Warn(path, what, order_); }
+  void Warn(const std::string& path, const std::string& what, uint64_t order) {
+    partial_.emplace_back(order, path);
     if (opt_.on_warning) opt_.on_warning(path, what);
+  }
+  // A directory's completion order: after the walk's warnings so far, before later ones.
+  uint64_t NextDirOrder() {
+    order_ += 2;
+    return order_ - 1;
   }
   void ReportProgress(const std::string& current) {
     if (!opt_.on_progress) return;
@@ -194,10 +183,23 @@ class Walker {
   std::unique_ptr<uint8_t[]> read_buf_;  // the walking thread's read window
   std::mutex prefetch_mu_;
   std::unordered_map<Id, std::future<lb::Result<Tree>>, IdHash> prefetched_;
+  std::vector<std::pair<uint64_t, std::string>> partial_;  // (order, path)
+  uint64_t order_ = 0;                                     // even; see NextDirOrder
+  CompletionQueue completions_;
 
  public:
   std::unique_ptr<Scanner> scanner_;  // only when progress is reported
 };
+
+std::vector<std::string> Walker::Partial() const {
+  auto sorted = partial_;
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::string> out;
+  out.reserve(sorted.size());
+  for (auto& [order, path] : sorted) out.push_back(std::move(path));
+  return out;
+}
 
 void Walker::Submit(Bytes chunk, std::shared_ptr<FileJob> job) {
   size_t slot;
@@ -291,7 +293,7 @@ Status Walker::StartFile(const fs::Dir& dir, const std::string& name, const std:
 lb::Result<std::optional<Node>> Walker::ArchiveEntry(const fs::Dir& dir, const std::string& name,
                                                      const std::string& abs,
                                                      const Node* parent_node, uint64_t device,
-                                                     bool top) {
+                                                     bool top, PendingPtr& sub) {
   if (!top && opt_.excludes.Matches(abs)) return std::optional<Node>();
   auto meta = dir.Stat(name, parent_node ? &parent_node->meta : nullptr);
   if (!meta.ok()) {
@@ -303,38 +305,60 @@ lb::Result<std::optional<Node>> Walker::ArchiveEntry(const fs::Dir& dir, const s
   node.name = name;
   node.meta = std::move(meta).value();
   if (node.meta.type == fs::FileType::kDirectory) {
-    Id subtree;
     bool other_fs = opt_.one_file_system && !top && node.meta.device != device;
     if (other_fs) {
-      LB_ASSIGN_OR_RETURN(subtree, StoreTree(Tree{}));
+      sub = std::make_shared<PendingDir>();  // stored as an empty tree
+      sub->abs = abs;
     } else {
-      auto sub = dir.OpenDir(name);
-      if (!sub.ok()) {
-        if (top) return sub.status();
-        Warn(abs, sub.status().message());
+      auto opened = dir.OpenDir(name);
+      if (!opened.ok()) {
+        if (top) return opened.status();
+        Warn(abs, opened.status().message());
         return std::optional<Node>();
       }
       const Node* pn = parent_node && parent_node->meta.type == fs::FileType::kDirectory
                            ? parent_node
                            : nullptr;
-      LB_ASSIGN_OR_RETURN(subtree, ArchiveDirContents(*sub, abs, pn,
-                                                      top ? node.meta.device : device));
+      LB_ASSIGN_OR_RETURN(sub, ArchiveDirContents(std::make_shared<const fs::Dir>(
+                                                      std::move(opened).value()),
+                                                  abs, pn, top ? node.meta.device : device));
     }
-    node.subtree = subtree;
-    CountDir(parent_node, subtree);
-    return std::optional<Node>(std::move(node));
+    LB_RETURN_IF_ERROR(PushDir(sub, parent_node));
   }
   return std::optional<Node>(std::move(node));
 }
 
-void Walker::CountDir(const Node* parent_node, const Id& subtree) {
-  ++progress_.dirs;
-  if (!parent_node || parent_node->meta.type != fs::FileType::kDirectory)
+Status Walker::PushDir(const PendingPtr& d, const Node* old, bool count) {
+  if (count) {
+    ++progress_.dirs;
+    d->counted = true;
+    d->old_subtree.reset();
+    if (old && old->meta.type == fs::FileType::kDirectory) d->old_subtree = old->subtree;
+  }
+  d->order = NextDirOrder();
+  return completions_.Push(d);
+}
+
+void Walker::CountDir(const std::optional<Id>& old_subtree, const Id& subtree) {
+  if (!old_subtree)
     ++summary.dirs_new;
-  else if (parent_node->subtree == subtree)
+  else if (*old_subtree == subtree)
     ++summary.dirs_unmodified;
   else
     ++summary.dirs_changed;
+}
+
+Status Walker::CompleteDir(PendingDir& d) {
+  for (auto& [pos, sub] : d.subdirs) d.tree.nodes[pos].subtree = sub->id;
+  LB_RETURN_IF_ERROR(FinishFiles(d));
+  // An unchanged directory has the parent's tree: skip encoding and hashing it.
+  if (d.parent_tree && SameTree(*d.parent_tree, d.tree)) {
+    d.id = *d.old_subtree;
+  } else {
+    LB_ASSIGN_OR_RETURN(d.id, StoreTree(d.tree));
+  }
+  if (d.counted) CountDir(d.old_subtree, d.id);
+  return Status::Ok();
 }
 
 lb::Result<Id> Walker::StoreTree(const Tree& tree) {
@@ -344,16 +368,15 @@ lb::Result<Id> Walker::StoreTree(const Tree& tree) {
   return saved.first;
 }
 
-Status Walker::FinishFiles(Tree& tree,
-                           std::vector<std::pair<size_t, std::shared_ptr<FileJob>>>& jobs,
-                           const std::string& dir_abs) {
+Status Walker::FinishFiles(PendingDir& d) {
+  Tree& tree = d.tree;
   std::vector<size_t> dropped;
-  for (auto& [pos, job] : jobs) {
+  for (auto& [pos, job] : d.jobs) {
     Status st = job->Wait();
     Node& node = tree.nodes[pos];
-    const std::string abs = JoinPath(dir_abs, node.name);
+    const std::string abs = JoinPath(d.abs, node.name);
     if (!st.ok()) return st.WithContext(abs);
-    if (!job->warning.empty()) Warn(abs, job->warning);
+    if (!job->warning.empty()) Warn(abs, job->warning, d.order);
     if (job->skip) {
       dropped.push_back(pos);
       --(job->was_new ? summary.files_new : summary.files_changed);
@@ -374,15 +397,15 @@ Status Walker::FinishFiles(Tree& tree,
   return Status::Ok();
 }
 
-std::shared_ptr<FileJob> Walker::StartSmallFile(const fs::Dir& dir, const std::string& name,
+std::shared_ptr<FileJob> Walker::StartSmallFile(DirPtr dir, const std::string& name,
                                                 const fs::Metadata& meta) {
   auto job = std::make_shared<FileJob>();
   job->pending = 1;
   const size_t n = meta.size;
   budget_.Acquire(n);
   progress_.bytes += n;
-  pool_.Submit([this, &dir, name, meta, job, n] {
-    ReadSmallFile(dir, name, meta, *job);
+  pool_.Submit([this, dir = std::move(dir), name, meta, job, n] {
+    ReadSmallFile(*dir, name, meta, *job);
     budget_.Release(n);
     std::lock_guard<std::mutex> l(job->mu);
     if (--job->pending == 0) job->cv.notify_all();
@@ -470,15 +493,19 @@ void Walker::DropPrefetched(const std::vector<Id>& ids) {
   for (const Id& id : ids) prefetched_.erase(id);  // a running load still finishes; its result is dropped
 }
 
-lb::Result<Id> Walker::ArchiveDirContents(const fs::Dir& dir, const std::string& abs,
-                                          const Node* parent_node, uint64_t device) {
+lb::Result<Walker::PendingPtr> Walker::ArchiveDirContents(DirPtr dir, const std::string& abs,
+                                                          const Node* parent_node,
+                                                          uint64_t device) {
+  auto d = std::make_shared<PendingDir>();
+  d->abs = abs;
+  if (parent_node) d->old_subtree = parent_node->subtree;
   std::optional<Tree> parent_tree;
   if (parent_node && !parent_node->subtree.IsZero() && repo_.HasBlob(parent_node->subtree))
     parent_tree = LoadParentTree(parent_node->subtree);
-  auto names = dir.List();
+  auto names = dir->List();
   if (!names.ok()) {
     Warn(abs, names.status().message());
-    return StoreTree(Tree{});
+    return d;  // stored as an empty tree
   }
   // Subdirectories' parent trees are loaded ahead while the window (shared by all
   // levels) has room.
@@ -498,30 +525,27 @@ lb::Result<Id> Walker::ArchiveDirContents(const fs::Dir& dir, const std::string&
     std::vector<Id>* ids;
     ~DropOnExit() { w->DropPrefetched(*ids); }
   } drop{this, &asked};
-  Tree tree;
-  std::vector<std::pair<size_t, std::shared_ptr<FileJob>>> jobs;
   for (const std::string& name : *names) {
     prefetch_more();
     const std::string child_abs = JoinPath(abs, name);
     const Node* old = FindChild(parent_tree, name);
+    PendingPtr sub;
     LB_ASSIGN_OR_RETURN(std::optional<Node> node,
-                        ArchiveEntry(dir, name, child_abs, old, device, false));
+                        ArchiveEntry(*dir, name, child_abs, old, device, false, sub));
     if (!node) continue;
     if (node->meta.type == fs::FileType::kRegular) {
-      LB_ASSIGN_OR_RETURN(bool keep, ProcessFile(dir, child_abs, old, *node, tree, jobs));
+      LB_ASSIGN_OR_RETURN(bool keep, ProcessFile(dir, child_abs, old, *node, *d));
       if (!keep) continue;
     }
-    tree.nodes.push_back(std::move(*node));
+    if (sub) d->subdirs.emplace_back(d->tree.nodes.size(), std::move(sub));
+    d->tree.nodes.push_back(std::move(*node));
   }
-  LB_RETURN_IF_ERROR(FinishFiles(tree, jobs, abs));
-  // An unchanged directory has the parent's tree: skip encoding and hashing it.
-  if (parent_tree && SameTree(*parent_tree, tree)) return parent_node->subtree;
-  return StoreTree(tree);
+  d->parent_tree = std::move(parent_tree);
+  return d;
 }
 
-lb::Result<bool> Walker::ProcessFile(
-    const fs::Dir& dir, const std::string& abs, const Node* old, Node& node, const Tree& tree,
-    std::vector<std::pair<size_t, std::shared_ptr<FileJob>>>& jobs) {
+lb::Result<bool> Walker::ProcessFile(const DirPtr& dir, const std::string& abs, const Node* old,
+                                     Node& node, PendingDir& d) {
   ++progress_.files;
   ReportProgress(abs);
   if (old && Unchanged(*old, node.meta) &&
@@ -546,7 +570,7 @@ lb::Result<bool> Walker::ProcessFile(
     job->was_new = old == nullptr;
   }
   if (!job) {
-    Status st = StartFile(dir, node.name, abs, node, job);
+    Status st = StartFile(*dir, node.name, abs, node, job);
     if (!st.ok()) {
       Warn(abs, st.code() == Code::kNotFound ? "file vanished before it was read"
                                              : "cannot read: " + st.message());
@@ -560,27 +584,30 @@ lb::Result<bool> Walker::ProcessFile(
   ++(old ? summary.files_changed : summary.files_new);
   ++summary.total_files;
   summary.total_bytes += node.meta.size;
-  jobs.emplace_back(tree.nodes.size(), job);
+  d.jobs.emplace_back(d.tree.nodes.size(), job);
   return true;
 }
 
-lb::Result<Tree> Walker::ArchiveTrie(const PathTrie& trie, const std::string& abs,
-                                     const std::optional<Tree>& parent) {
-  auto dir = fs::Dir::Open(abs);
-  if (!dir.ok()) return dir.status();
-  Tree tree;
-  std::vector<std::pair<size_t, std::shared_ptr<FileJob>>> jobs;
+lb::Result<Walker::PendingPtr> Walker::ArchiveTrie(const PathTrie& trie, const std::string& abs,
+                                                   const std::optional<Tree>& parent) {
+  auto opened = fs::Dir::Open(abs);
+  if (!opened.ok()) return opened.status();
+  const DirPtr dir = std::make_shared<const fs::Dir>(std::move(opened).value());
+  auto d = std::make_shared<PendingDir>();  // no parent_tree: always stored
+  d->abs = abs;
   for (const auto& [name, child] : trie.children) {
     const std::string child_abs = JoinPath(abs, name);
     const Node* old = FindChild(parent, name);
+    PendingPtr sub;
     if (child.target) {
       LB_ASSIGN_OR_RETURN(std::optional<Node> node,
-                          ArchiveEntry(*dir, name, child_abs, old, 0, true));
+                          ArchiveEntry(*dir, name, child_abs, old, 0, true, sub));
       if (node->meta.type == fs::FileType::kRegular) {
-        LB_ASSIGN_OR_RETURN(bool keep, ProcessFile(*dir, child_abs, old, *node, tree, jobs));
+        LB_ASSIGN_OR_RETURN(bool keep, ProcessFile(dir, child_abs, old, *node, *d));
         if (!keep) continue;
       }
-      tree.nodes.push_back(std::move(*node));
+      if (sub) d->subdirs.emplace_back(d->tree.nodes.size(), std::move(sub));
+      d->tree.nodes.push_back(std::move(*node));
       continue;
     }
     // An intermediate directory: its metadata, but only the named children.
@@ -591,16 +618,15 @@ lb::Result<Tree> Walker::ArchiveTrie(const PathTrie& trie, const std::string& ab
       auto t = snapshot::LoadTree(repo_, old->subtree);
       if (t.ok()) old_tree = std::move(t).value();
     }
-    LB_ASSIGN_OR_RETURN(Tree sub, ArchiveTrie(child, child_abs, old_tree));
+    LB_ASSIGN_OR_RETURN(sub, ArchiveTrie(child, child_abs, old_tree));
+    LB_RETURN_IF_ERROR(PushDir(sub, old));
     Node node;
     node.name = name;
     node.meta = std::move(meta);
-    LB_ASSIGN_OR_RETURN(node.subtree, StoreTree(sub));
-    CountDir(old, node.subtree);
-    tree.nodes.push_back(std::move(node));
+    d->subdirs.emplace_back(d->tree.nodes.size(), std::move(sub));
+    d->tree.nodes.push_back(std::move(node));
   }
-  LB_RETURN_IF_ERROR(FinishFiles(tree, jobs, abs));
-  return tree;
+  return d;
 }
 
 lb::Result<Id> Walker::Run(const std::optional<Tree>& parent_root) {
@@ -618,6 +644,7 @@ lb::Result<Id> Walker::Run(const std::optional<Tree>& parent_root) {
     }
     cur->target = true;
   }
+  PendingPtr top;
   if (whole_root) {
     auto dir = fs::Dir::Open("/");
     if (!dir.ok()) return dir.status();
@@ -627,18 +654,24 @@ lb::Result<Id> Walker::Run(const std::optional<Tree>& parent_root) {
       LB_ASSIGN_OR_RETURN(fake.subtree, StoreTree(*parent_root));
     }
     LB_ASSIGN_OR_RETURN(fs::Metadata meta, dir->Stat("."));
-    return ArchiveDirContents(*dir, "/", parent_root ? &fake : nullptr, meta.device);
+    LB_ASSIGN_OR_RETURN(top, ArchiveDirContents(std::make_shared<const fs::Dir>(
+                                                    std::move(dir).value()),
+                                                "/", parent_root ? &fake : nullptr,
+                                                meta.device));
+  } else {
+    // Drop targets below other targets: the outer one covers them.
+    std::function<void(PathTrie&)> prune = [&](PathTrie& t) {
+      for (auto& [n, c] : t.children) {
+        if (c.target) c.children.clear();
+        prune(c);
+      }
+    };
+    prune(root);
+    LB_ASSIGN_OR_RETURN(top, ArchiveTrie(root, "/", parent_root));
   }
-  // Drop targets below other targets: the outer one covers them.
-  std::function<void(PathTrie&)> prune = [&](PathTrie& t) {
-    for (auto& [n, c] : t.children) {
-      if (c.target) c.children.clear();
-      prune(c);
-    }
-  };
-  prune(root);
-  LB_ASSIGN_OR_RETURN(Tree tree, ArchiveTrie(root, "/", parent_root));
-  return StoreTree(tree);
+  LB_RETURN_IF_ERROR(PushDir(top, nullptr, false));
+  LB_RETURN_IF_ERROR(completions_.Drain());
+  return top->id;
 }
 
 lb::Result<Id> Walker::RunStdin(TimeNs mtime) {
@@ -715,7 +748,7 @@ lb::Result<Result> Backup(repo::Repository& repo, const Options& options, const 
   s.summary.bytes_added = w.counters().bytes_added;
   s.summary.bytes_stored = w.counters().bytes_stored;
   s.summary.duration_s = static_cast<double>(clock.Now() - start) / 1e9;
-  s.partial_files = w.partial;
+  s.partial_files = w.Partial();
   s.program_version = options.program_version;
   if (!options.dry_run) {
     LB_ASSIGN_OR_RETURN(out.snapshot_id, repo.SaveSnapshotFile(snapshot::EncodeSnapshot(s)));
