@@ -97,7 +97,7 @@ class Walker {
   // directories, holding at most this many nodes (their own plus their parent
   // snapshot trees'), are pending.
   static constexpr size_t kMaxPendingDirs = 256;
-  static constexpr size_t kMaxPendingNodes = 64 * 1024;
+  static constexpr size_t kMaxPendingNodes = 16 * 1024;
 
   // The scanned (not yet pushed) explicitly named directory `abs`: only the children
   // in `trie`.

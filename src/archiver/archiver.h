@@ -4,7 +4,8 @@
 // Pipeline: the calling thread walks directories and reads files in large
 // buffers and cuts chunks; a thread pool hashes (HMAC), compresses and encrypts
 // them into packs. In-flight chunk memory is bounded. Trees are written bottom-up
-// once all chunks of a directory's files are stored.
+// once all chunks of a directory's files are stored; the walker does not wait for
+// that at each directory but queues it (bounded; see completion.h).
 //
 // Incremental: a file whose size, mtime, ctime and inode equal the parent
 // snapshot's node reuses the parent's chunk list without being read.
