@@ -14,6 +14,7 @@
 
 #include "archiver/completion.h"
 #include "archiver/scanner.h"
+#include "base/budget.h"
 #include "base/thread_pool.h"
 #include "fs/dir.h"
 #include "snapshot/store.h"
@@ -24,30 +25,6 @@ using snapshot::Node;
 using snapshot::Tree;
 
 namespace {
-
-// Bounds the bytes of chunks waiting in the pool.
-class MemoryBudget {
- public:
-  explicit MemoryBudget(size_t limit) : limit_(limit) {}
-  void Acquire(size_t n) {
-    std::unique_lock<std::mutex> l(mu_);
-    cv_.wait(l, [&] { return used_ == 0 || used_ + n <= limit_; });
-    used_ += n;
-  }
-  void Release(size_t n) {
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      used_ -= n;
-    }
-    cv_.notify_all();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  size_t limit_;
-  size_t used_ = 0;
-};
 
 struct Counters {
   std::atomic<uint64_t> data_blobs{0}, tree_blobs{0}, bytes_added{0}, bytes_stored{0},
@@ -175,7 +152,7 @@ class Walker {
   repo::Repository& repo_;
   const Options& opt_;
   ThreadPool pool_;
-  MemoryBudget budget_;
+  Budget budget_;
   Counters counters_;
   Progress progress_;
   std::mutex hardlink_mu_;

@@ -124,27 +124,49 @@ Result<std::string> ReadLink(int dirfd, const std::string& name, size_t hint) {
   }
 }
 
-// --- extended attributes, through /proc/self/fd/<dirfd>/<name> ---
+// --- extended attributes ---
+// An entry is addressed either by /proc/self/fd/<dirfd>/<name> (the l* calls: never
+// following a symlink) or by an open descriptor of the entry itself (the f* calls).
 
 std::string ProcPath(int dirfd, const std::string& name) {
   return "/proc/self/fd/" + std::to_string(dirfd) + "/" + name;
 }
 
+struct XattrTarget {
+  std::string path;  // used when fd < 0
+  int fd = -1;
+
+  ssize_t List(char* buf, size_t size) const {
+    return fd >= 0 ? ::flistxattr(fd, buf, size) : ::llistxattr(path.c_str(), buf, size);
+  }
+  ssize_t Get(const std::string& attr, void* buf, size_t size) const {
+    return fd >= 0 ? ::fgetxattr(fd, attr.c_str(), buf, size)
+                   : ::lgetxattr(path.c_str(), attr.c_str(), buf, size);
+  }
+  int Set(const std::string& attr, const std::string& value) const {
+    return fd >= 0 ? ::fsetxattr(fd, attr.c_str(), value.data(), value.size(), 0)
+                   : ::lsetxattr(path.c_str(), attr.c_str(), value.data(), value.size(), 0);
+  }
+  int Remove(const std::string& attr) const {
+    return fd >= 0 ? ::fremovexattr(fd, attr.c_str()) : ::lremovexattr(path.c_str(), attr.c_str());
+  }
+};
+
 bool NoXattrSupport(int err) { return err == ENOTSUP || err == ENODATA; }
 
-Result<std::vector<std::string>> ListXattrNames(const std::string& path,
+Result<std::vector<std::string>> ListXattrNames(const XattrTarget& target,
                                                 const std::string& name) {
   std::vector<std::string> names;
   std::string buf;
   for (;;) {
-    ssize_t size = ::llistxattr(path.c_str(), nullptr, 0);
+    ssize_t size = target.List(nullptr, 0);
     if (size < 0) {
       if (NoXattrSupport(errno)) return names;
       return Err("listxattr", name, errno);
     }
     if (size == 0) return names;
     buf.assign(static_cast<size_t>(size), '\0');
-    ssize_t n = ::llistxattr(path.c_str(), buf.data(), buf.size());
+    ssize_t n = target.List(buf.data(), buf.size());
     if (n >= 0) {
       buf.resize(static_cast<size_t>(n));
       break;
@@ -167,14 +189,14 @@ Result<std::vector<std::string>> ListXattrNames(const std::string& path,
 
 // Reads one xattr value. Returns false in *present when it vanished or cannot be
 // read for lack of privilege.
-Status GetXattr(const std::string& path, const std::string& name,
+Status GetXattr(const XattrTarget& target, const std::string& name,
                 const std::string& attr, std::string* value, bool* present) {
   *present = false;
   for (;;) {
-    ssize_t size = ::lgetxattr(path.c_str(), attr.c_str(), nullptr, 0);
+    ssize_t size = target.Get(attr, nullptr, 0);
     if (size < 0) break;
     value->assign(static_cast<size_t>(size), '\0');
-    ssize_t n = ::lgetxattr(path.c_str(), attr.c_str(), value->data(), value->size());
+    ssize_t n = target.Get(attr, value->data(), value->size());
     if (n >= 0) {
       value->resize(static_cast<size_t>(n));
       *present = true;
@@ -188,13 +210,13 @@ Status GetXattr(const std::string& path, const std::string& name,
 }
 
 Result<std::vector<Xattr>> ReadXattrs(int dirfd, const std::string& name) {
-  std::string path = ProcPath(dirfd, name);
-  LB_ASSIGN_OR_RETURN(std::vector<std::string> names, ListXattrNames(path, name));
+  const XattrTarget target{ProcPath(dirfd, name)};
+  LB_ASSIGN_OR_RETURN(std::vector<std::string> names, ListXattrNames(target, name));
   std::vector<Xattr> out;
   for (const std::string& attr : names) {
     Xattr x{attr, {}};
     bool present = false;
-    LB_RETURN_IF_ERROR(GetXattr(path, name, attr, &x.value, &present));
+    LB_RETURN_IF_ERROR(GetXattr(target, name, attr, &x.value, &present));
     if (present) out.push_back(std::move(x));
   }
   return out;
@@ -204,16 +226,16 @@ bool IsUserXattr(const std::string& attr) { return attr.rfind("user.", 0) == 0; 
 
 // Removes xattrs present on the entry but absent from `want`: user.* always, other
 // namespaces (except security.selinux) only as root.
-Status RemoveExtraXattrs(const std::string& path, const std::string& name,
+Status RemoveExtraXattrs(const XattrTarget& target, const std::string& name,
                          const std::vector<Xattr>& want) {
-  LB_ASSIGN_OR_RETURN(std::vector<std::string> have, ListXattrNames(path, name));
+  LB_ASSIGN_OR_RETURN(std::vector<std::string> have, ListXattrNames(target, name));
   std::set<std::string> wanted;
   for (const Xattr& x : want) wanted.insert(x.name);
   for (const std::string& attr : have) {
     if (wanted.count(attr) != 0) continue;
     bool user = IsUserXattr(attr);
     if (!user && (!IsRoot() || attr == "security.selinux")) continue;
-    if (::lremovexattr(path.c_str(), attr.c_str()) == 0) continue;
+    if (target.Remove(attr) == 0) continue;
     int err = errno;
     if (err == ENODATA) continue;
     if (!user && (err == EPERM || err == ENOTSUP || err == EACCES)) continue;
@@ -222,13 +244,11 @@ Status RemoveExtraXattrs(const std::string& path, const std::string& name,
   return Status::Ok();
 }
 
-Status SetXattrs(int dirfd, const std::string& name, const std::vector<Xattr>& want) {
-  std::string path = ProcPath(dirfd, name);
-  LB_RETURN_IF_ERROR(RemoveExtraXattrs(path, name, want));
+Status SetXattrs(const XattrTarget& target, const std::string& name,
+                 const std::vector<Xattr>& want) {
+  LB_RETURN_IF_ERROR(RemoveExtraXattrs(target, name, want));
   for (const Xattr& x : want) {
-    if (::lsetxattr(path.c_str(), x.name.c_str(), x.value.data(), x.value.size(), 0) == 0) {
-      continue;
-    }
+    if (target.Set(x.name, x.value) == 0) continue;
     int err = errno;
     if (!IsUserXattr(x.name) && (err == EPERM || err == ENOTSUP)) continue;
     return Err("setxattr", name + "' '" + x.name, err);
@@ -355,6 +375,17 @@ Status File::Close() {
   fd_ = -1;
   // Linux always releases the descriptor, even on EINTR: never retry.
   if (::close(fd) != 0 && errno != EINTR) return ErrnoStatus("close", errno);
+  return Status::Ok();
+}
+
+Status File::ApplyMetadata(const Metadata& meta, bool chown, const std::string& name) const {
+  // Same order as Dir::ApplyMetadata: chown clears setuid/setgid, chmod rewrites
+  // the ACL mask, every change touches the times.
+  if (chown && ::fchown(fd_, meta.uid, meta.gid) != 0) return Err("chown", name, errno);
+  if (::fchmod(fd_, meta.mode & 07777) != 0) return Err("chmod", name, errno);
+  LB_RETURN_IF_ERROR(SetXattrs(XattrTarget{{}, fd_}, name, meta.xattrs));
+  struct timespec times[2] = {FromNs(meta.atime_ns), FromNs(meta.mtime_ns)};
+  if (::futimens(fd_, times) != 0) return Err("utimes", name, errno);
   return Status::Ok();
 }
 
@@ -491,10 +522,14 @@ Status Dir::MakeDir(const std::string& name) const {
 
 Result<File> Dir::CreateFile(const std::string& name) const {
   LB_RETURN_IF_ERROR(CheckName(name, NameUse::kEntry));
+  // The common case (nothing there yet) costs one call; O_EXCL never follows a
+  // symlink and never opens a device or FIFO that is in the way.
+  int fd = ::openat(fd_, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd >= 0) return File(fd);
+  if (errno != EEXIST) return Err("create", name, errno);
   struct stat st;
   if (LStat(fd_, name, &st) && !S_ISREG(st.st_mode)) LB_RETURN_IF_ERROR(Remove(name));
-  int fd = ::openat(fd_, name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-                    0600);
+  fd = ::openat(fd_, name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return Err("create", name, errno);
   return File(fd);
 }
@@ -597,7 +632,7 @@ Status Dir::ApplyMetadata(const std::string& name, const Metadata& meta, bool ch
     if (rc != 0) return Err("chmod", name, errno);
   }
   // After chmod, which rewrites the ACL mask.
-  LB_RETURN_IF_ERROR(SetXattrs(fd_, name, meta.xattrs));
+  LB_RETURN_IF_ERROR(SetXattrs(XattrTarget{ProcPath(fd_, name)}, name, meta.xattrs));
   // Times last: every change above touches them.
   struct timespec times[2] = {FromNs(meta.atime_ns), FromNs(meta.mtime_ns)};
   if (::utimensat(fd_, name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {

@@ -44,6 +44,10 @@ class File {
   Status Sync() const;
   // fstat of the open file (to detect a file that changed while it was read).
   Result<Metadata> Stat() const;
+  // Dir::ApplyMetadata through the descriptor (no path lookups): owner when
+  // `chown`, mode, the exact xattr set, then atime/mtime. Call after the last
+  // write. `name` is only for error messages.
+  Status ApplyMetadata(const Metadata& meta, bool chown, const std::string& name) const;
   Status Close();
 
  private:

@@ -1,5 +1,6 @@
 #include "restorer/restorer.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <memory>
 #include <mutex>
 
+#include "base/budget.h"
 #include "base/thread_pool.h"
 #include "fs/dir.h"
 #include "snapshot/store.h"
@@ -21,6 +23,16 @@ using snapshot::Node;
 namespace {
 
 constexpr size_t kBlock = 4096;
+// Regular files handed to the pool and not yet finished (each holds a descriptor
+// while it is written): bounds descriptors and queued tasks whatever the tree, and
+// leaves three quarters of the process's descriptor limit to everything else.
+size_t FilesInFlight() {
+  struct rlimit rl = {};
+  size_t limit = 128;
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+    limit = std::min<size_t>(limit, rl.rlim_cur / 4);
+  return std::max<size_t>(limit, 4);
+}
 
 bool IsZero(const uint8_t* p, size_t n) {
   static const uint8_t kZeros[kBlock] = {};
@@ -231,21 +243,32 @@ class Restorer {
         return Apply(*ctx.dir, node, abs);
       }
     }
-    LB_ASSIGN_OR_RETURN_CTX(fs::File file, ctx.dir->CreateFile(node.name), abs);
-    auto shared_file = std::make_shared<fs::File>(std::move(file));
+    files_in_flight_.Acquire();
+    auto created = ctx.dir->CreateFile(node.name);
+    if (!created.ok()) {
+      files_in_flight_.Release();
+      return created.status().WithContext(abs);
+    }
+    auto shared_file = std::make_shared<fs::File>(std::move(created).value());
     std::shared_ptr<fs::Dir> dir = ctx.dir;
     Pending* pending = &ctx.pending;
     pending->Add();
     pool_.Submit([this, dir, shared_file, &node, abs, pending] {
       Status st = WriteContent(*shared_file, node).WithContext(abs);
-      if (st.ok()) st = shared_file->Close().WithContext(abs);
+      // Verify before the metadata: reading the file would change its atime.
       if (st.ok() && opt_.verify) {
         auto ok = Matches(*dir, node);
         if (!ok.ok()) st = ok.status().WithContext("verify " + abs);
         else if (!*ok) st = Corrupt("verify " + abs + ": restored content does not match the snapshot");
         else ++verified_;
       }
-      if (st.ok()) st = Apply(*dir, node, abs);
+      if (st.ok()) {
+        Status meta = shared_file->ApplyMetadata(node.meta, chown_, node.name);
+        if (!meta.ok() && opt_.on_warning) opt_.on_warning(abs, "metadata: " + meta.message());
+      }
+      Status closed = shared_file->Close().WithContext(abs);
+      if (st.ok()) st = closed;
+      files_in_flight_.Release();
       pending->Done(st);
     });
     return Status::Ok();
@@ -259,12 +282,14 @@ class Restorer {
     std::shared_ptr<fs::Dir> dir = ctx.dir;
     Pending* pending = &ctx.pending;
     pending->Add();
+    files_in_flight_.Acquire();
     pool_.Submit([this, dir, &node, abs, pending] {
       Status st;
       auto ok = Matches(*dir, node);
       if (!ok.ok()) st = ok.status().WithContext("verify " + abs);
       else if (!*ok) st = Corrupt("verify " + abs + ": content does not match the snapshot's chunks");
       else ++verified_;
+      files_in_flight_.Release();
       pending->Done(st);
     });
     return Status::Ok();
@@ -304,7 +329,8 @@ class Restorer {
   repo::Repository& repo_;
   const Options& opt_;
   const bool verify_only_;
-  ThreadPool pool_;
+  Budget files_in_flight_{FilesInFlight()};
+  ThreadPool pool_;  // after what its tasks use: destroyed (joined) first
   bool chown_ = false;
   Stats stats_;
   std::atomic<uint64_t> verified_{0};

@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/budget.h"
+
 namespace lb::storage {
 
 namespace {
@@ -88,30 +90,6 @@ class RetryingBackend final : public Backend {
   RetryPolicy p_;
 };
 
-// A counting semaphore with a run-time count (std::counting_semaphore needs a
-// compile-time maximum).
-class Slots {
- public:
-  explicit Slots(unsigned n) : free_(n ? n : 1) {}
-  void Acquire() {
-    std::unique_lock<std::mutex> l(mu_);
-    cv_.wait(l, [&] { return free_ > 0; });
-    --free_;
-  }
-  void Release() {
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      ++free_;
-    }
-    cv_.notify_one();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  unsigned free_;
-};
-
 class LimitingBackend final : public Backend {
  public:
   LimitingBackend(std::unique_ptr<Backend> inner, unsigned n) : inner_(std::move(inner)), slots_(n) {}
@@ -121,7 +99,7 @@ class LimitingBackend final : public Backend {
   auto Limited(F&& f) {
     slots_.Acquire();
     struct Release {
-      Slots& s;
+      Budget& s;
       ~Release() { s.Release(); }
     } release{slots_};
     return f();
@@ -157,7 +135,7 @@ class LimitingBackend final : public Backend {
 
  private:
   std::unique_ptr<Backend> inner_;
-  Slots slots_;
+  Budget slots_;
 };
 
 class MeteredBackend final : public Backend {

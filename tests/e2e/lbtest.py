@@ -21,6 +21,7 @@ import calendar
 import json
 import os
 import re
+import resource
 import stat
 import subprocess
 import sys
@@ -189,10 +190,11 @@ class Lifeboat:
         self.env = env
 
     def run(self, args, input=None, expect=EXIT_OK, env=None, cwd=None, as_user=None,
-            timeout=DEFAULT_TIMEOUT) -> subprocess.CompletedProcess:
+            max_fds=None, timeout=DEFAULT_TIMEOUT) -> subprocess.CompletedProcess:
         """Run `lifeboat ARGS`.  expect: exit code to assert (None = any).
         env: overrides merged into the test env (value None removes the var).
         as_user: uid to run as (root only; gid = uid, no supplementary groups).
+        max_fds: limit on open file descriptors (RLIMIT_NOFILE) for the run.
         stdout/stderr are returned as str (UTF-8, invalid bytes escaped)."""
         full_env = dict(self.env)
         for k, v in (env or {}).items():
@@ -202,9 +204,10 @@ class Lifeboat:
                 full_env[k] = v
         if isinstance(input, str):
             input = input.encode()
-        preexec = None
-        if as_user is not None:
-            def preexec(uid=as_user):
+        def preexec(uid=as_user, fds=max_fds):
+            if fds is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (fds, fds))
+            if uid is not None:
                 os.setgroups([])
                 os.setgid(uid)
                 os.setuid(uid)
@@ -213,7 +216,8 @@ class Lifeboat:
         try:
             p = subprocess.run(cmd, input=input, stdin=None if input is not None else subprocess.DEVNULL,
                                capture_output=True, env=full_env, cwd=cwd, timeout=timeout,
-                               preexec_fn=preexec)
+                               preexec_fn=preexec if as_user is not None or max_fds is not None
+                               else None)
         except subprocess.TimeoutExpired as e:
             raise AssertionError("timeout after %ss: %s\n--- stdout ---\n%s\n--- stderr ---\n%s"
                                  % (timeout, _fmt_cmd(cmd), _clip(e.stdout), _clip(e.stderr)))

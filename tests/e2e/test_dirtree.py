@@ -6,7 +6,7 @@ directory were completed before its subdirectories, got another directory's or
 file's ids, or were counted wrongly: many directories with distinct contents, a
 chain of 300 nested directories (more than the 256 pending directories allowed at
 once), hardlinks across directories, and one directory with more nodes than the
-pending-node bound.
+pending-node bound (restored again under a low limit of open descriptors).
 
 Run: python3 tests/e2e/test_dirtree.py --lifeboat PATH
 """
@@ -122,8 +122,21 @@ class DirTreeTest(lbtest.LBTestCase):
         for name in ("after", "before"):
             os.mkdir(os.path.join(src, name))
             write(src, name + "/x", 2000)
+        # Files whose writing takes longer than their creation: without a bound the
+        # restorer would hold all of them open at once.
+        fat = os.path.join(src, "fat")
+        os.mkdir(fat)
+        for i in range(300):
+            with open(os.path.join(fat, "g%03d" % i), "wb") as f:
+                f.write(os.urandom(200_000))
         summary = self.roundtrip(src, "restore of a directory of 17000 files differs")
-        self.assertEqual(summary["total_files"], 17_002)
+        self.assertEqual(summary["total_files"], 17_302)
+        # The restorer bounds the files it has open, so a low descriptor limit is
+        # enough for any width of directory.
+        target = self.path("target-fds")
+        self.lb.restore("latest", target, max_fds=64)
+        self.assertTreeEqual(tt.snapshot_tree(src), restored_path(target, src),
+                             "restore under a limit of 64 descriptors differs")
 
 
 if __name__ == "__main__":
