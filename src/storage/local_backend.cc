@@ -1,4 +1,7 @@
 #include <cctype>
+#include <list>
+#include <memory>
+#include <mutex>
 #include <vector>
 #include <dirent.h>
 #include <fcntl.h>
@@ -129,18 +132,15 @@ class LocalBackend final : public Backend {
   Result<Bytes> Load(const Handle& h, uint64_t offset, uint64_t length) override {
     LB_RETURN_IF_ERROR(CheckName(h));
     const std::string path = PathOf(h);
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0) return ErrnoStatus("open " + path, errno);
-    struct stat st;
-    if (::fstat(fd.get(), &st) != 0) return ErrnoStatus("stat " + path, errno);
-    const uint64_t size = static_cast<uint64_t>(st.st_size);
+    LB_ASSIGN_OR_RETURN(OpenFile file, Open(h, path));
+    const uint64_t size = file.size;
     if (offset > size || (length > 0 && offset + length > size))
       return Corrupt("read beyond end of " + path);
     if (length == 0) length = size - offset;
     Bytes out(length);
     size_t done = 0;
     while (done < length) {
-      ssize_t n = ::pread(fd.get(), out.data() + done, length - done,
+      ssize_t n = ::pread(file.fd->get(), out.data() + done, length - done,
                           static_cast<off_t>(offset + done));
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return ErrnoStatus("read " + path, errno);
@@ -180,6 +180,7 @@ class LocalBackend final : public Backend {
   Status Remove(const Handle& h) override {
     LB_RETURN_IF_ERROR(CheckName(h));
     const std::string path = PathOf(h);
+    if (h.kind == FileKind::kData) Forget(path);
     if (::unlink(path.c_str()) != 0) return ErrnoStatus("remove " + path, errno);
     return SyncDir(DirOf(h));
   }
@@ -241,7 +242,47 @@ class LocalBackend final : public Backend {
     return Status::Ok();
   }
 
+  // Open pack files, kept for the next read of the same pack: a restore or check
+  // reads many blobs from each pack, and open + fstat + close per blob cost more
+  // than the read. Packs are never rewritten in place (content-addressed, written
+  // by rename), and Remove() drops its entry, so a kept descriptor reads what a
+  // fresh open would. Other kinds are opened per read.
+  struct OpenFile {
+    std::shared_ptr<Fd> fd;
+    uint64_t size = 0;
+  };
+  static constexpr size_t kKeptPacks = 32;
+
+  Result<OpenFile> Open(const Handle& h, const std::string& path) {
+    if (h.kind == FileKind::kData) {
+      std::lock_guard<std::mutex> l(open_mu_);
+      for (auto it = open_.begin(); it != open_.end(); ++it) {
+        if (it->first != path) continue;
+        if (it != open_.begin()) open_.splice(open_.begin(), open_, it);  // most recent first
+        return open_.front().second;
+      }
+    }
+    auto fd = std::make_shared<Fd>(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd->get() < 0) return ErrnoStatus("open " + path, errno);
+    struct stat st;
+    if (::fstat(fd->get(), &st) != 0) return ErrnoStatus("stat " + path, errno);
+    OpenFile file{fd, static_cast<uint64_t>(st.st_size)};
+    if (h.kind == FileKind::kData) {
+      std::lock_guard<std::mutex> l(open_mu_);
+      open_.emplace_front(path, file);
+      if (open_.size() > kKeptPacks) open_.pop_back();
+    }
+    return file;
+  }
+
+  void Forget(const std::string& path) {
+    std::lock_guard<std::mutex> l(open_mu_);
+    open_.remove_if([&](const auto& e) { return e.first == path; });
+  }
+
   std::string root_;
+  std::mutex open_mu_;
+  std::list<std::pair<std::string, OpenFile>> open_;  // most recently used first
 };
 
 }  // namespace
