@@ -2,15 +2,13 @@
 #include "repo/keyring.h"
 
 #include <unistd.h>
+#include <zstd.h>
 
 #include <algorithm>
 #include <cstdio>
-
-#include <filesystem>
-
-#include <zstd.h>
-
 #include <cstring>
+#include <filesystem>
+#include <memory>
 
 namespace lb::repo {
 
@@ -25,19 +23,22 @@ constexpr size_t kPacksPerIndexFile = 32;
 // Compresses into a per-thread buffer (reused: no allocation or zeroing per
 // blob); the span stays valid until the thread's next call.
 Result<ByteSpan> Compress(ByteSpan in, int level) {
-  static thread_local ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  // Freed when the thread exits (thread pools come and go with each operation).
+  static thread_local std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(),
+                                                                             ZSTD_freeCCtx);
   static thread_local Bytes out;
   const size_t bound = ZSTD_compressBound(in.size());
   if (out.size() < bound) out.resize(bound);
-  size_t n = ZSTD_compressCCtx(cctx, out.data(), bound, in.data(), in.size(), level);
+  size_t n = ZSTD_compressCCtx(cctx.get(), out.data(), bound, in.data(), in.size(), level);
   if (ZSTD_isError(n)) return Internal(std::string("zstd: ") + ZSTD_getErrorName(n));
   return ByteSpan(out.data(), n);
 }
 
 Result<Bytes> Decompress(ByteSpan in, size_t raw_length) {
-  static thread_local ZSTD_DCtx* dctx = ZSTD_createDCtx();
+  static thread_local std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(),
+                                                                             ZSTD_freeDCtx);
   Bytes out(raw_length);
-  size_t n = ZSTD_decompressDCtx(dctx, out.data(), out.size(), in.data(), in.size());
+  size_t n = ZSTD_decompressDCtx(dctx.get(), out.data(), out.size(), in.data(), in.size());
   if (ZSTD_isError(n) || n != raw_length) return Corrupt("blob does not decompress");
   return out;
 }
