@@ -196,7 +196,7 @@ class Repository {
   std::unordered_set<Id, IdHash> pending_;  // saved this session, maybe not yet indexed
 
   std::mutex pack_mu_;
-  std::vector<std::unique_ptr<PackBuilder>> free_packs_;  // open packs no thread is filling
+  std::vector<std::unique_ptr<PackBuilder>> free_packs_;  // the open pack (at most one)
 
   std::mutex index_mu_;
   std::vector<PackInfo> unindexed_;
