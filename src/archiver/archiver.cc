@@ -399,14 +399,18 @@ void Walker::ReadSmallFile(const fs::Dir& dir, const std::string& name, const fs
                                                           : "cannot read: " + file.status().message();
     return;
   }
-  Bytes buf(meta.size + 1);  // one byte more shows a file that grew
-  auto got = file->ReadFull(0, buf);
+  // One buffer per pool thread, grown to the largest small file and never zeroed
+  // again (small files are at most the chunker's minimum size). One byte more than
+  // the size shows a file that grew.
+  static thread_local Bytes window;
+  if (window.size() < meta.size + 1) window.resize(meta.size + 1);
+  auto got = file->ReadFull(0, std::span<uint8_t>(window.data(), meta.size + 1));
   if (!got.ok()) {
     job.node_error = got.status().message();
     job.warning = "read failed, content is partial: " + got.status().message();
     return;
   }
-  buf.resize(*got);
+  const ByteSpan buf(window.data(), *got);
   counters_.bytes_read += *got;
   auto after = file->Stat();
   if (*got != meta.size ||
