@@ -80,6 +80,29 @@ TEST(TreeCodec, RejectsMalformed) {
   EXPECT_FALSE(DecodeTree(EncodeTree(slash)).ok());
 }
 
+// EncodeTree writes node by node; the bytes must be those of the one-DOM encoding
+// (tree ids, and so deduplication of unchanged directories, depend on them), for
+// every length of the CBOR array head.
+TEST(TreeCodec, NodeByNodeEncodingMatchesDom) {
+  const Tree sample = SampleTree();
+  for (size_t n : {0, 1, 2, 23, 24, 255, 256, 65535, 65536}) {
+    Tree t;
+    t.nodes.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      Node node = sample.nodes[i % sample.nodes.size()];
+      char name[16];
+      std::snprintf(name, sizeof name, "n%08zu", i);
+      node.name = name;
+      t.nodes.push_back(std::move(node));
+    }
+    const Bytes enc = EncodeTree(t);
+    ASSERT_EQ(enc, internal::EncodeTreeDom(t)) << n << " nodes";
+    auto back = DecodeTree(enc);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(back->nodes.size(), n);
+  }
+}
+
 // The streaming decoder against the DOM reference: same verdict, same code, same nodes.
 void ExpectSameDecoding(const Bytes& data, const std::string& what) {
   auto a = internal::DecodeTreeStreaming(data);

@@ -18,6 +18,8 @@ namespace lb::snapshot::internal {
 
 Result<Tree> DecodeTreeStreaming(ByteSpan data);
 Result<Tree> DecodeTreeDom(ByteSpan data);
+// The whole tree as one DOM: the reference EncodeTree must match byte for byte.
+Bytes EncodeTreeDom(const Tree& tree);
 
 // Shared with the DOM decoder: nlohmann's CBOR reader recurses per nesting level.
 bool CborDepthOk(ByteSpan data);
