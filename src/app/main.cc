@@ -1,9 +1,12 @@
 // lifeboat: the command-line entry point. Parses arguments, runs one command, and
 // maps failures to the documented exit codes.
+#include <malloc.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
+#include <thread>
 
 #include "app/backends.h"
 #include "app/commands.h"
@@ -32,6 +35,14 @@ LIFEBOAT_REST_TOKEN (token for rest: repositories).)";
 int main(int argc, char** argv) {
   using namespace lb::app;
   signal(SIGPIPE, SIG_IGN);
+  // glibc gives each thread that allocates its own arena (up to 8 per core). Chunks
+  // of up to 8 MiB are allocated by one thread and freed by another, and each
+  // arena keeps what was freed into it, so peak RSS grew with the number of
+  // arenas: a 2.1 GB backup on 2 cores peaked at 180-215 MiB with the default and
+  // 143-158 MiB with one arena, at the same speed. One arena per four cores.
+  // (MALLOC_ARENA_MAX in the environment still overrides this.)
+  if (std::getenv("MALLOC_ARENA_MAX") == nullptr)
+    mallopt(M_ARENA_MAX, static_cast<int>(std::max(1u, std::thread::hardware_concurrency() / 4)));
   if (!lb::crypto::Init().ok()) {
     std::cerr << "lifeboat: cannot initialise the crypto library\n";
     return kExitFatal;
