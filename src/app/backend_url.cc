@@ -29,6 +29,10 @@ static bool HasScheme(const std::string& s, const char* scheme) {
   return s.rfind(scheme, 0) == 0;
 }
 
+bool IsRemoteLocation(const std::string& location) {
+  return HasScheme(location, "s3:") || HasScheme(location, "rest:") || HasScheme(location, "ec:");
+}
+
 Result<std::unique_ptr<storage::Backend>> OpenBackend(const std::string& location) {
   if (location.empty()) return InvalidArgument("empty repository location");
   if (HasScheme(location, "s3:")) return OpenS3Backend(location);

@@ -30,11 +30,15 @@ struct BackendOptions {
   // Set by `init --object-lock-days/--object-lock-mode` only (s3: locations).
   int object_lock_days = 0;
   std::string object_lock_mode = "compliance";
+  bool no_cache = false;  // --no-cache: no local copy of a remote repository's index
 };
 BackendOptions& TheBackendOptions();
 // Parses one "-o key=value"; kInvalidArgument when there is no '=' or no key.
 Status AddExtendedOption(BackendOptions& o, const std::string& key_value);
 
+// True for locations on another machine (s3:, rest:, and ec: with shards there or
+// not): their index files are worth a local cache.
+bool IsRemoteLocation(const std::string& location);
 // The full stack for a location: the scheme's backend wrapped in retries.
 Result<std::unique_ptr<storage::Backend>> OpenBackend(const std::string& location);
 // The stack for a remote (latency-bound) backend: retries, and in front a block read

@@ -90,19 +90,23 @@ std::string RepoPath(const Globals& g) {
   return g.repo;
 }
 
+std::string CacheBase() {
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/lifeboat";
+  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/lifeboat";
+  return "/var/cache/lifeboat";
+}
+
 Status UseOwnCache(repo::Repository& repo) {
-  std::string base;
-  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) base = x;
-  else if (const char* h = std::getenv("HOME"); h && *h) base = std::string(h) + "/.cache";
-  else base = "/var/cache";
-  return repo.UseOwnCache(base + "/lifeboat/" + repo.config().id + "/append-only-" + repo.key_id().substr(0, 16));
+  return repo.UseOwnCache(CacheBase() + "/" + repo.config().id + "/append-only-" + repo.key_id().substr(0, 16));
 }
 
 std::unique_ptr<repo::Repository> OpenRepo(const Globals& g, const repo::OpenOptions& o, Access access,
                                            const std::string& command) {
   const std::string path = RepoPath(g);
   const std::string pw = ReadPassword(g);
-  auto r = repo::Repository::Open(MakeBackend(path), pw, o);
+  repo::OpenOptions options = o;
+  if (IsRemoteLocation(path) && !TheBackendOptions().no_cache) options.index_cache = CacheBase();
+  auto r = repo::Repository::Open(MakeBackend(path), pw, options);
   if (!r.ok()) {
     if (r.status().code() == Code::kNotFound)
       throw Failure{kExitNoRepo, "repository " + path + " does not exist (run 'lifeboat init')"};
@@ -131,11 +135,7 @@ Session OpenLocked(const Globals& g, bool exclusive, const std::string& command,
 }
 
 std::string AuditAnchorPath(const repo::Repository& repo) {
-  std::string base;
-  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) base = x;
-  else if (const char* h = std::getenv("HOME"); h && *h) base = std::string(h) + "/.cache";
-  else base = "/var/cache";
-  return base + "/lifeboat/" + repo.config().id + "/audit-head";
+  return CacheBase() + "/" + repo.config().id + "/audit-head";
 }
 
 std::vector<std::string> WrittenPacks(repo::Repository& repo) {

@@ -71,6 +71,10 @@ std::unique_ptr<repo::Repository> OpenRepo(const Globals& g, const repo::OpenOpt
                                            Access access = Access::kFull, const std::string& command = "");
 // For an append-only key: the cache of trees and snapshots it wrote (repo.h UseOwnCache).
 Status UseOwnCache(repo::Repository& repo);
+// $XDG_CACHE_HOME/lifeboat, else $HOME/.cache/lifeboat, else /var/cache/lifeboat:
+// per repository (by config id) the index cache of remote repositories, an
+// append-only key's own trees and snapshots, and the audit anchor.
+std::string CacheBase();
 // Opens and takes a lock (shared unless exclusive).
 struct Session {
   std::unique_ptr<repo::Repository> repo;

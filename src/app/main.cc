@@ -63,6 +63,9 @@ int main(int argc, char** argv) {
   app.add_option("--connections", TheBackendOptions().connections,
                  "storage requests in flight at once (S3, rest; default 8)")
       ->check(CLI::Range(1u, 256u));
+  app.add_flag("--no-cache", TheBackendOptions().no_cache,
+               "do not keep a local copy of a remote repository's index files "
+               "(default: kept under $XDG_CACHE_HOME/lifeboat/REPO-ID/index)");
   app.add_option("-o,--option",
                  "backend option key=value, repeatable (e.g. s3.ca-file=F, s3.bucket-lookup=virtual, rest.ca-file=F)")
       ->each([](const std::string& kv) {

@@ -21,6 +21,7 @@
 #include "repo/pack.h"
 #include "repo/repository.h"
 #include "storage/backend.h"
+#include "storage/wrappers.h"
 
 namespace lb::repo {
 namespace {
@@ -614,6 +615,54 @@ TEST_F(RepoTest, WrongPasswordChangesNothing) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kWrongPassword);
   EXPECT_EQ(Snapshot(dir_), before);
+}
+
+// With an index cache, a second open reads no index file from the repository; a
+// damaged cached copy is replaced from the repository; copies of index files the
+// repository no longer has are removed.
+TEST_F(RepoTest, IndexCacheSavesIndexReads) {
+  std::vector<Id> ids;
+  {
+    auto repo = InitRepo("pw", 64 * 1024);
+    ASSERT_NE(repo, nullptr);
+    for (int i = 0; i < 3; ++i) {  // three index files
+      Bytes data(1000, static_cast<uint8_t>(i));
+      ids.push_back(repo->BlobId(data));
+      ASSERT_TRUE(repo->SaveBlob(BlobKind::kData, ids.back(), data).ok());
+      ASSERT_TRUE(repo->Flush().ok());
+    }
+  }
+  const std::string cache = scratch_ + "/cache";
+  OpenOptions with_cache;
+  with_cache.index_cache = cache;
+  // Index loads of one open (other kinds are loaded the same number of times).
+  auto loads = [&](const OpenOptions& o, std::unique_ptr<Repository>* out = nullptr) {
+    auto plan = std::make_shared<storage::FaultPlan>();
+    auto r = Repository::Open(storage::NewFaultyBackend(storage::NewLocalBackend(dir_), plan), "pw", o);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    for (const Id& id : ids) EXPECT_TRUE(r.ok() && (*r)->index().Has(id));
+    if (out && r.ok()) *out = std::move(r).value();
+    return plan->loads.load();
+  };
+  const int plain = loads({});
+  EXPECT_EQ(loads(with_cache), plain);  // first open fills the cache
+  std::unique_ptr<Repository> repo;
+  EXPECT_EQ(loads(with_cache, &repo), plain - 3);
+  ASSERT_NE(repo, nullptr);
+  const std::string index_dir = cache + "/" + repo->config().id + "/index";
+  ASSERT_EQ(CountFiles(index_dir), 3u);
+
+  const std::string first = repo->index_file_names().front();
+  FlipByteInFile(index_dir + "/" + first, 10);
+  EXPECT_EQ(loads(with_cache), plain - 2);  // the damaged copy is read again
+  EXPECT_EQ(loads(with_cache), plain - 3);  // and was replaced
+
+  repo.reset();
+  fs::remove(dir_ + "/index/" + first);  // as prune does (its blobs are listed elsewhere then)
+  ids.erase(ids.begin(), ids.end());
+  loads(with_cache);
+  EXPECT_EQ(CountFiles(index_dir), 2u);
+  EXPECT_FALSE(fs::exists(index_dir + "/" + first));
 }
 
 TEST_F(RepoTest, OpenMissing) {

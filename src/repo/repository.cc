@@ -149,6 +149,8 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<storage::Ba
       std::unique_ptr<Repository> repo(new Repository(std::move(backend), std::move(config),
                                                       std::move(keys->keys), name, keys->sign_seed));
       repo->tolerate_damaged_index_ = options.tolerate_damaged_index;
+      if (!options.index_cache.empty())
+        repo->index_cache_ = options.index_cache + "/" + repo->config_.id + "/index";
       LB_RETURN_IF_ERROR_CTX(repo->ApplyKeyring(), "load keyring");
       LB_RETURN_IF_ERROR_CTX(repo->LoadIndex(), "load index");
       return repo;
@@ -158,50 +160,6 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<storage::Ba
   if (last.code() == Code::kWrongPassword)
     return Status(Code::kWrongPassword, "wrong password: no key file opens with it");
   return last;
-}
-
-Status Repository::LoadIndexFile(const std::string& name,
-                                 std::vector<std::pair<Id, IndexFile>>& files,
-                                 std::unordered_set<Id, IdHash>& superseded) {
-  LB_ASSIGN_OR_RETURN(Bytes file, LoadVerified(*backend_, {FileKind::kIndex, name}));
-  Id id = crypto::Sha256(file);
-  LB_ASSIGN_OR_RETURN_CTX(IndexFile idx, DecodeIndexFile(keys_, file), "index " + name.substr(0, 8));
-  superseded.insert(idx.supersedes.begin(), idx.supersedes.end());
-  files.emplace_back(id, std::move(idx));
-  return Status::Ok();
-}
-
-Status Repository::LoadIndex() {
-  std::vector<std::string> names;
-  LB_RETURN_IF_ERROR(backend_->List(FileKind::kIndex, [&](const std::string& n, uint64_t) {
-    names.push_back(n);
-    return Status::Ok();
-  }));
-  std::vector<std::pair<Id, IndexFile>> files;
-  std::unordered_set<Id, IdHash> superseded;
-  index_names_ = names;
-  for (const auto& name : names) {
-    Status st = LoadIndexFile(name, files, superseded);
-    if (st.ok()) continue;
-    if (!tolerate_damaged_index_)
-      return st.WithContext("run 'lifeboat repair index' to rebuild it from the packs");
-    damaged_index_.emplace_back(name, st);
-  }
-  // An index file named as superseded by another (written by prune or repair) is
-  // ignored even if its removal did not complete.
-  for (auto& [id, idx] : files) {
-    if (superseded.count(id)) continue;
-    for (auto& p : idx.packs) index_.AddPack(std::move(p));
-  }
-  return Status::Ok();
-}
-
-Id Repository::BlobId(ByteSpan plaintext) const { return crypto::HmacSha256(keys_.id_key, plaintext); }
-
-bool Repository::HasBlob(const Id& id) const {
-  if (index_.Has(id)) return true;
-  std::lock_guard<std::mutex> l(pending_mu_);
-  return pending_.count(id) > 0;
 }
 
 namespace {
@@ -229,6 +187,80 @@ Result<Bytes> ReadCacheFile(const std::string& path) {
 }
 
 }  // namespace
+
+Result<Bytes> Repository::LoadIndexFileBytes(const std::string& name) {
+  if (index_cache_.empty()) return LoadVerified(*backend_, {FileKind::kIndex, name});
+  const std::string cached = index_cache_ + "/" + name;
+  if (auto c = ReadCacheFile(cached); c.ok()) {
+    if (crypto::Sha256(*c).Hex() == name) return c;
+    std::error_code ec;
+    std::filesystem::remove(cached, ec);  // damaged copy: replaced below
+  }
+  LB_ASSIGN_OR_RETURN(Bytes file, LoadVerified(*backend_, {FileKind::kIndex, name}));
+  (void)WriteCacheFile(cached, file);  // only a cache: the next open downloads it again
+  return file;
+}
+
+// Removes cached index files that are no longer in the repository (superseded by
+// prune or repair), and leftovers of interrupted cache writes.
+void Repository::PruneIndexCache(const std::vector<std::string>& names) const {
+  std::error_code ec;
+  const std::unordered_set<std::string> keep(names.begin(), names.end());
+  for (const auto& e : std::filesystem::directory_iterator(index_cache_, ec)) {
+    if (keep.count(e.path().filename().string()) == 0) std::filesystem::remove(e.path(), ec);
+  }
+}
+
+Status Repository::LoadIndexFile(const std::string& name,
+                                 std::vector<std::pair<Id, IndexFile>>& files,
+                                 std::unordered_set<Id, IdHash>& superseded) {
+  LB_ASSIGN_OR_RETURN(Bytes file, LoadIndexFileBytes(name));
+  Id id = crypto::Sha256(file);
+  LB_ASSIGN_OR_RETURN_CTX(IndexFile idx, DecodeIndexFile(keys_, file), "index " + name.substr(0, 8));
+  superseded.insert(idx.supersedes.begin(), idx.supersedes.end());
+  files.emplace_back(id, std::move(idx));
+  return Status::Ok();
+}
+
+Status Repository::LoadIndex() {
+  std::vector<std::string> names;
+  LB_RETURN_IF_ERROR(backend_->List(FileKind::kIndex, [&](const std::string& n, uint64_t) {
+    names.push_back(n);
+    return Status::Ok();
+  }));
+  std::vector<std::pair<Id, IndexFile>> files;
+  std::unordered_set<Id, IdHash> superseded;
+  index_names_ = names;
+  if (!index_cache_.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(index_cache_, ec);
+    if (ec) index_cache_.clear();  // no cache then
+    else PruneIndexCache(names);
+  }
+  for (const auto& name : names) {
+    Status st = LoadIndexFile(name, files, superseded);
+    if (st.ok()) continue;
+    if (!tolerate_damaged_index_)
+      return st.WithContext("run 'lifeboat repair index' to rebuild it from the packs");
+    damaged_index_.emplace_back(name, st);
+  }
+  // An index file named as superseded by another (written by prune or repair) is
+  // ignored even if its removal did not complete.
+  for (auto& [id, idx] : files) {
+    if (superseded.count(id)) continue;
+    for (auto& p : idx.packs) index_.AddPack(std::move(p));
+  }
+  return Status::Ok();
+}
+
+Id Repository::BlobId(ByteSpan plaintext) const { return crypto::HmacSha256(keys_.id_key, plaintext); }
+
+bool Repository::HasBlob(const Id& id) const {
+  if (index_.Has(id)) return true;
+  std::lock_guard<std::mutex> l(pending_mu_);
+  return pending_.count(id) > 0;
+}
+
 
 Status Repository::UseOwnCache(const std::string& dir) {
   if (!keys_.append_only) return Status::Ok();

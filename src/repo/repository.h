@@ -54,6 +54,13 @@ struct OpenOptions {
   // Load what can be loaded when index files are damaged instead of failing; the
   // damaged files are listed by damaged_index_files() (callers should warn).
   bool tolerate_damaged_index = true;
+  // When set, index files are also kept in <index_cache>/<repository id>/index/
+  // (as stored: encrypted, named by their SHA-256) and read from there on the next
+  // open, so a remote repository's index is not downloaded again every run. A
+  // cached copy is used only if its SHA-256 matches its name; copies of index
+  // files that are gone from the repository are removed. Failing to write the
+  // cache is not an error.
+  std::string index_cache;
 };
 
 struct KeyInfo {
@@ -171,6 +178,8 @@ class Repository {
   Status ApplyKeyring();
   Result<std::pair<std::string, crypto::Key>> WriteKeyFile(const std::string& password, const KdfParams& kdf,
                                                            const KeyFileInfo& who, bool append_only);
+  Result<Bytes> LoadIndexFileBytes(const std::string& name);
+  void PruneIndexCache(const std::vector<std::string>& names) const;
   Status LoadIndexFile(const std::string& name, std::vector<std::pair<Id, IndexFile>>& files,
                        std::unordered_set<Id, IdHash>& superseded);
   Status WritePack(std::unique_ptr<PackBuilder> pack);
@@ -203,6 +212,7 @@ class Repository {
   std::vector<PackInfo> written_;
 
   bool tolerate_damaged_index_ = false;
+  std::string index_cache_;  // directory of cached index files; empty: none
   std::vector<std::pair<std::string, Status>> damaged_index_;
   std::vector<std::string> index_names_;
 

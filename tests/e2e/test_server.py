@@ -11,6 +11,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import ssl
 import subprocess
 import time
@@ -114,6 +115,24 @@ class ServerTest(lbtest.LBTestCase):
         self.backup("admin")
         self.restore_and_compare("admin")
         self.lbr(["check", "--read-data"], "admin")
+
+    def test_index_cache_of_a_remote_repository(self):
+        """A rest: repository's index files are kept under XDG_CACHE_HOME, exactly those
+        the repository has; --no-cache keeps none and still works."""
+        self.lbr(["init", *lbtest.KDF_ARGS], "admin")
+        self.backup("admin")
+        repo_id = json.loads(lbtest.read_file(os.path.join(self.root, "main", "config")))["id"]
+        cache = os.path.join(self.lb.env["XDG_CACHE_HOME"], "lifeboat", repo_id, "index")
+        in_repo = lambda: set(os.listdir(os.path.join(self.root, "main", "index")))
+        self.lbr(["snapshots"], "admin")
+        self.assertEqual(set(os.listdir(cache)), in_repo())
+        for name in os.listdir(cache):  # cached copies are the stored files
+            self.assertEqual(lbtest.read_file(os.path.join(cache, name)),
+                             lbtest.read_file(os.path.join(self.root, "main", "index", name)))
+        shutil.rmtree(cache)
+        self.lbr(["--no-cache", "backup", self.src], "admin")
+        self.restore_and_compare("admin")  # fills the cache again
+        self.assertEqual(set(os.listdir(cache)), in_repo())
 
     def test_read_token_restores_and_checks_but_changes_nothing(self):
         self.lbr(["init", *lbtest.KDF_ARGS], "admin")
