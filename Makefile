@@ -4,7 +4,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 
-.PHONY: all setup build build-asan demo test unit e2e clean
+.PHONY: all setup build build-asan build-asan-unit demo test unit e2e clean
 
 all: build
 
@@ -15,10 +15,17 @@ build: setup
 	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-build-asan: setup
-	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLB_SANITIZE=ON \
+ASAN_CONFIGURE = cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLB_SANITIZE=ON \
 	  -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" >/dev/null
+
+build-asan: setup
+	@$(ASAN_CONFIGURE)
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+# Only the unit test binaries under the sanitizers (what `make test` runs there).
+build-asan-unit: setup
+	@$(ASAN_CONFIGURE)
+	@cmake --build $(ASAN_BUILD) -j $(JOBS) --target lb_unit_tests
 
 # Back up a real folder into a fresh local repository, restore it, prove it identical.
 demo: build
@@ -26,7 +33,7 @@ demo: build
 
 # Every test: unit tests under ASan+UBSan, then unit and end-to-end tests on the
 # release build.
-test: build build-asan
+test: build build-asan-unit
 	@echo "== unit tests (ASan + UBSan) =="
 	@cd $(ASAN_BUILD) && ctest -L unit --output-on-failure -j $(JOBS)
 	@echo "== unit and end-to-end tests (release build) =="

@@ -90,9 +90,8 @@ TEST(TreeCodec, NodeByNodeEncodingMatchesDom) {
     t.nodes.reserve(n);
     for (size_t i = 0; i < n; ++i) {
       Node node = sample.nodes[i % sample.nodes.size()];
-      char name[16];
-      std::snprintf(name, sizeof name, "n%08zu", i);
-      node.name = name;
+      std::string name = std::to_string(i);
+      node.name = "n" + std::string(8 - std::min<size_t>(8, name.size()), '0') + name;
       t.nodes.push_back(std::move(node));
     }
     const Bytes enc = EncodeTree(t);
