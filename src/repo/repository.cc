@@ -215,7 +215,8 @@ Status Repository::LoadIndexFile(const std::string& name,
                                  std::vector<std::pair<Id, IndexFile>>& files,
                                  std::unordered_set<Id, IdHash>& superseded) {
   LB_ASSIGN_OR_RETURN(Bytes file, LoadIndexFileBytes(name));
-  Id id = crypto::Sha256(file);
+  // LoadIndexFileBytes checked that the name is the file's SHA-256.
+  LB_ASSIGN_OR_RETURN(Id id, Id::FromHex(name));
   LB_ASSIGN_OR_RETURN_CTX(IndexFile idx, DecodeIndexFile(keys_, file), "index " + name.substr(0, 8));
   superseded.insert(idx.supersedes.begin(), idx.supersedes.end());
   files.emplace_back(id, std::move(idx));
