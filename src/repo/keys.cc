@@ -30,6 +30,8 @@ std::string B64(ByteSpan b) {
 }
 
 Result<Bytes> UnB64(const std::string& s) {
+  // An empty vector's data() may be null, which libsodium must not be given.
+  if (s.empty()) return Bytes{};
   Bytes out(s.size());
   size_t len = 0;
   if (sodium_base642bin(out.data(), out.size(), s.data(), s.size(), nullptr, &len, nullptr,

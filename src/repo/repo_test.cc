@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -260,6 +261,24 @@ TEST_F(KeyFileTest, DamagedKeyFileIsCorrupt) {
   r = OpenKeyFile(t, "pw");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kCorrupt) << r.status().ToString();
+}
+
+// Empty base64 fields once reached libsodium as a null pointer (found by fuzz_keyfile).
+TEST(MasterKeysTest, EmptyKeyFieldsAreCorrupt) {
+  MasterKeys k = MasterKeys::Generate();
+  std::string text = EncodeMasterKeys(k);
+  ASSERT_TRUE(DecodeMasterKeys(AsBytes(text)).ok());
+  for (const char* field : {"\"id_key\"", "\"meta_key\"", "\"public\"", "\"secret\""}) {
+    std::string t = text;
+    size_t pos = t.find(field);
+    ASSERT_NE(pos, std::string::npos) << field;
+    size_t open = t.find('"', pos + std::strlen(field));
+    size_t close = t.find('"', open + 1);
+    t.replace(open + 1, close - open - 1, "");
+    auto r = DecodeMasterKeys(AsBytes(t));
+    ASSERT_FALSE(r.ok()) << field;
+    EXPECT_EQ(r.status().code(), Code::kCorrupt) << field << ": " << r.status().ToString();
+  }
 }
 
 TEST_F(KeyFileTest, ReadInfoWithoutPassword) {
