@@ -2,6 +2,7 @@
 
 #include <atomic>
 
+#include "base/budget.h"
 #include "base/bytes.h"
 #include "base/clock.h"
 #include "base/id.h"
@@ -83,6 +84,21 @@ TEST(ThreadPool, RunsEverythingAndWaits) {
   for (int i = 0; i < 1000; ++i) pool.Submit([&] { n++; });
   pool.Wait();
   EXPECT_EQ(n.load(), 1000);
+}
+
+TEST(BudgetTest, TryAcquireTakesOnlyWhatFits) {
+  Budget b(3);
+  EXPECT_TRUE(b.TryAcquire(2));
+  EXPECT_FALSE(b.TryAcquire(2));  // 2 + 2 > 3
+  EXPECT_TRUE(b.TryAcquire(1));
+  EXPECT_FALSE(b.TryAcquire(1));
+  b.Release(3);
+  EXPECT_TRUE(b.TryAcquire(5));  // more than the limit passes when nothing is held
+  EXPECT_FALSE(b.TryAcquire(1));
+  b.Release(5);
+  b.Acquire(3);
+  EXPECT_FALSE(b.TryAcquire(1));
+  b.Release(3);
 }
 
 }  // namespace

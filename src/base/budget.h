@@ -24,6 +24,13 @@ class Budget {
     cv_.wait(l, [&] { return used_ == 0 || used_ + n <= limit_; });
     used_ += n;
   }
+  // Takes n units only if they fit now (same rule as Acquire); never blocks.
+  bool TryAcquire(size_t n = 1) {
+    std::lock_guard<std::mutex> l(mu_);
+    if (used_ != 0 && used_ + n > limit_) return false;
+    used_ += n;
+    return true;
+  }
   void Release(size_t n = 1) {
     {
       std::lock_guard<std::mutex> l(mu_);

@@ -5,11 +5,12 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <unordered_map>
 
 #include "base/budget.h"
 #include "base/thread_pool.h"
@@ -23,16 +24,26 @@ using snapshot::Node;
 namespace {
 
 constexpr size_t kBlock = 4096;
-// Regular files handed to the pool and not yet finished (each holds a descriptor
-// while it is written): bounds descriptors and queued tasks whatever the tree, and
-// leaves three quarters of the process's descriptor limit to everything else.
-size_t FilesInFlight() {
+// Files are planned in batches of at most kBatchFiles files, kBatchBytes bytes of
+// content or BatchDirs() directories; at most kBatchesInFlight batches are planned
+// and unfinished, so the walker plans the next ones while earlier ones are written.
+constexpr size_t kBatchFiles = 2048;
+constexpr uint64_t kBatchBytes = 256u << 20;
+constexpr size_t kBatchesInFlight = 4;
+// A file holds a descriptor only while a worker writes it; a batch holds one for
+// each of its directories. A quarter of the process's descriptor limit (at most
+// 512) is for them, so three quarters are left to everything else.
+size_t BatchDirs() {
   struct rlimit rl = {};
-  size_t limit = 128;
+  size_t allowance = 512;
   if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-    limit = std::min<size_t>(limit, rl.rlim_cur / 4);
-  return std::max<size_t>(limit, 4);
+    allowance = std::min<size_t>(allowance, rl.rlim_cur / 4);
+  return std::max<size_t>(allowance / (2 * kBatchesInFlight), 1);
 }
+// Blobs of one pack closer than kGap are read in one request of at most kMaxRun
+// bytes (more requests would cost round trips, larger ones memory and parallelism).
+constexpr uint64_t kGap = 1u << 20;
+constexpr uint64_t kMaxRun = 8u << 20;
 
 bool IsZero(const uint8_t* p, size_t n) {
   static const uint8_t kZeros[kBlock] = {};
@@ -66,35 +77,37 @@ Status WriteSparse(const fs::File& f, uint64_t offset, ByteSpan data) {
   return Status::Ok();
 }
 
-// Counts tasks of one directory and keeps their first error.
-struct Pending {
-  std::mutex mu;
-  std::condition_variable cv;
-  size_t count = 0;
-  Status error;
-  void Add() {
-    std::lock_guard<std::mutex> l(mu);
-    ++count;
-  }
-  void Done(const Status& st) {
-    std::lock_guard<std::mutex> l(mu);
-    if (!st.ok() && error.ok()) error = st;
-    if (--count == 0) cv.notify_all();
-  }
-  Status Wait() {
-    std::unique_lock<std::mutex> l(mu);
-    cv.wait(l, [&] { return count == 0; });
-    return error;
-  }
-};
-
+// A directory being restored. It is finished (its metadata applied, then its
+// parent told) when the walk has left it and all of its files and subdirectories
+// are finished; whoever finishes the last of them does that, walker or worker.
 struct DirCtx {
-  DirCtx* parent = nullptr;
-  std::string name;  // in parent
-  std::string abs;   // path inside the snapshot
+  std::shared_ptr<DirCtx> parent;  // keeps the parent's descriptor and tree alive
+  const Node* node = nullptr;      // in parent->tree; null for the target itself
+  std::string abs;                 // path inside the snapshot
+  std::shared_ptr<const snapshot::Tree> tree;  // this directory's entries, once loaded
   std::shared_ptr<fs::Dir> dir;
   bool materialised = false;  // exists (or would, in dry-run)
-  Pending pending;
+  std::atomic<size_t> outstanding{1};  // the walk + unfinished files and subdirectories
+};
+
+// A regular file whose content is being written. The walker creates it empty;
+// each write opens it, so it holds no descriptor in between.
+struct FileJob {
+  std::shared_ptr<DirCtx> dir;  // holds the tree that holds `node`
+  const Node* node = nullptr;
+  std::string abs;
+  uint64_t size = 0;                 // sum of its chunks' lengths
+  std::atomic<size_t> remaining{0};  // chunks not yet written
+  std::mutex mu;                     // guards error
+  Status error;  // the first error writing it
+};
+
+// One chunk of one file: where it is stored and where it goes.
+struct Piece {
+  const repo::PackInfo* pack = nullptr;  // owned by the index
+  repo::BlobEntry entry;
+  std::shared_ptr<FileJob> job;
+  uint64_t offset = 0;  // in the file
 };
 
 std::string JoinPath(const std::string& dir, const std::string& name) {
@@ -110,30 +123,55 @@ class Restorer {
   }
 
   Result<Stats> Run(const snapshot::Snapshot& snap) {
-    DirCtx root;
-    root.abs = "/";
-    root.materialised = true;
+    auto root = std::make_shared<DirCtx>();
+    root->abs = "/";
+    root->materialised = true;
     if (!opt_.dry_run) {
       auto d = verify_only_ ? fs::Dir::Open(opt_.target) : fs::Dir::OpenOrCreate(opt_.target);
       if (!d.ok()) return d.status().WithContext("target " + opt_.target);
-      root.dir = std::make_shared<fs::Dir>(std::move(d).value());
+      root->dir = std::make_shared<fs::Dir>(std::move(d).value());
     }
     Status st = RestoreTree(root, snap.tree);
+    root.reset();
+    DispatchBatch();  // even after an error: the files in it hold descriptors
     pool_.Wait();
     if (!st.ok()) return st;
+    {
+      std::lock_guard<std::mutex> l(error_mu_);
+      if (!error_.ok()) return error_;
+    }
     Stats s = stats_;
     s.verified = verified_;
     return s;
   }
 
  private:
+  void Fail(const Status& st) {
+    if (st.ok()) return;
+    std::lock_guard<std::mutex> l(error_mu_);
+    if (error_.ok()) error_ = st;
+    failed_ = true;
+  }
+
+  // Marks one piece of work of `c` (the walk, a file or a subdirectory) finished;
+  // the last one finishes the directory itself.
+  void Finish(std::shared_ptr<DirCtx> c) {
+    while (c && c->outstanding.fetch_sub(1) == 1) {
+      if (c->node && c->materialised && !opt_.dry_run && !verify_only_) {
+        c->dir.reset();
+        Apply(*c->parent->dir, *c->node, c->abs);
+      }
+      c = std::move(c->parent);
+    }
+  }
+
   Status Materialise(DirCtx& c) {
     if (c.materialised) return Status::Ok();
     LB_RETURN_IF_ERROR(Materialise(*c.parent));
     c.materialised = true;
     if (opt_.dry_run) return Status::Ok();
-    if (!verify_only_) LB_RETURN_IF_ERROR(c.parent->dir->MakeDir(c.name));
-    LB_ASSIGN_OR_RETURN(fs::Dir d, c.parent->dir->OpenDir(c.name));
+    if (!verify_only_) LB_RETURN_IF_ERROR(c.parent->dir->MakeDir(c.node->name));
+    LB_ASSIGN_OR_RETURN(fs::Dir d, c.parent->dir->OpenDir(c.node->name));
     c.dir = std::make_shared<fs::Dir>(std::move(d));
     return Status::Ok();
   }
@@ -142,50 +180,64 @@ class Restorer {
     if (opt_.on_entry) opt_.on_entry(abs, m);
   }
 
-  Status RestoreTree(DirCtx& ctx, const Id& tree_id) {
-    LB_ASSIGN_OR_RETURN(snapshot::Tree tree, snapshot::LoadTree(repo_, tree_id));
-    Status st;
-    for (const Node& node : tree.nodes) {
-      const std::string abs = JoinPath(ctx.abs, node.name);
+  // Walks the directory `ctx` (on the calling thread) and drops the walk's share
+  // of it; files and subdirectories may still be in flight when it returns.
+  Status RestoreTree(const std::shared_ptr<DirCtx>& ctx, const Id& tree_id) {
+    Status st = WalkTree(ctx, tree_id);
+    Finish(ctx);
+    return st;
+  }
+
+  Status WalkTree(const std::shared_ptr<DirCtx>& ctx, const Id& tree_id) {
+    LB_ASSIGN_OR_RETURN(snapshot::Tree loaded, snapshot::LoadTree(repo_, tree_id));
+    ctx->tree = std::make_shared<const snapshot::Tree>(std::move(loaded));
+    for (const Node& node : ctx->tree->nodes) {
+      if (failed_) return Status::Ok();  // Run reports the worker's error
+      const std::string abs = JoinPath(ctx->abs, node.name);
       if (opt_.excludes.Matches(abs)) continue;
       const bool included = opt_.includes.empty() || opt_.includes.Matches(abs);
+      Status st;
       if (node.meta.type == fs::FileType::kDirectory) {
         if (!included && !opt_.includes.MayMatchBelow(abs)) continue;
         st = RestoreDir(ctx, node, abs, included);
       } else if (included) {
         st = RestoreLeaf(ctx, node, abs);
       }
-      if (!st.ok()) break;
-    }
-    Status waited = ctx.pending.Wait();
-    return st.ok() ? waited : st;
-  }
-
-  Status RestoreDir(DirCtx& parent, const Node& node, const std::string& abs, bool included) {
-    DirCtx child;
-    child.parent = &parent;
-    child.name = node.name;
-    child.abs = abs;
-    if (included) LB_RETURN_IF_ERROR_CTX(Materialise(child), abs);
-    LB_RETURN_IF_ERROR(RestoreTree(child, node.subtree));
-    if (!child.materialised) return Status::Ok();
-    ++stats_.dirs;
-    Report(abs, node.meta);
-    if (opt_.dry_run || verify_only_) return Status::Ok();
-    child.dir.reset();
-    return Apply(*parent.dir, node, abs);
-  }
-
-  Status Apply(const fs::Dir& dir, const Node& node, const std::string& abs) {
-    Status st = dir.ApplyMetadata(node.name, node.meta, chown_);
-    if (!st.ok()) {
-      if (opt_.on_warning) opt_.on_warning(abs, "metadata: " + st.message());
+      if (!st.ok()) return st;
     }
     return Status::Ok();
   }
 
-  Status RestoreLeaf(DirCtx& ctx, const Node& node, const std::string& abs) {
-    LB_RETURN_IF_ERROR_CTX(Materialise(ctx), abs);
+  Status RestoreDir(const std::shared_ptr<DirCtx>& parent, const Node& node, const std::string& abs,
+                    bool included) {
+    auto child = std::make_shared<DirCtx>();
+    child->parent = parent;
+    child->node = &node;
+    child->abs = abs;
+    parent->outstanding.fetch_add(1);
+    if (included) {
+      Status st = Materialise(*child);
+      if (!st.ok()) {
+        child->materialised = false;  // nothing to apply metadata to
+        Finish(child);
+        return st.WithContext(abs);
+      }
+    }
+    LB_RETURN_IF_ERROR(RestoreTree(child, node.subtree));
+    if (child->materialised) {
+      ++stats_.dirs;
+      Report(abs, node.meta);
+    }
+    return Status::Ok();
+  }
+
+  void Apply(const fs::Dir& dir, const Node& node, const std::string& abs) {
+    Status st = dir.ApplyMetadata(node.name, node.meta, chown_);
+    if (!st.ok() && opt_.on_warning) opt_.on_warning(abs, "metadata: " + st.message());
+  }
+
+  Status RestoreLeaf(const std::shared_ptr<DirCtx>& ctx, const Node& node, const std::string& abs) {
+    LB_RETURN_IF_ERROR_CTX(Materialise(*ctx), abs);
     const fs::Metadata& m = node.meta;
     if (m.type == fs::FileType::kRegular)
       return verify_only_ ? VerifyFile(ctx, node, abs) : RestoreFile(ctx, node, abs);
@@ -193,119 +245,254 @@ class Restorer {
     Report(abs, m);
     if (opt_.dry_run) return Status::Ok();
     if (verify_only_) {
-      auto st = ctx.dir->StatBasic(node.name);
+      auto st = ctx->dir->StatBasic(node.name);
       if (!st.ok()) return st.status().WithContext("verify " + abs);
       if (st->type != m.type) return Corrupt("verify " + abs + ": wrong file type");
       return Status::Ok();
     }
-    if (opt_.overwrite == Overwrite::kNever && ctx.dir->StatBasic(node.name).ok()) {
+    if (opt_.overwrite == Overwrite::kNever && ctx->dir->StatBasic(node.name).ok()) {
       ++stats_.skipped;
       return Status::Ok();
     }
     if (m.type == fs::FileType::kSymlink) {
-      LB_RETURN_IF_ERROR_CTX(ctx.dir->MakeSymlink(node.name, m.symlink_target), abs);
+      LB_RETURN_IF_ERROR_CTX(ctx->dir->MakeSymlink(node.name, m.symlink_target), abs);
     } else {
-      Status st = ctx.dir->MakeNode(node.name, m);
+      Status st = ctx->dir->MakeNode(node.name, m);
       if (!st.ok()) {
         if (opt_.on_warning) opt_.on_warning(abs, st.message());
         return Status::Ok();
       }
     }
-    return Apply(*ctx.dir, node, abs);
+    Apply(*ctx->dir, node, abs);
+    return Status::Ok();
   }
 
-  Status RestoreFile(DirCtx& ctx, const Node& node, const std::string& abs) {
+  Status RestoreFile(const std::shared_ptr<DirCtx>& ctx, const Node& node, const std::string& abs) {
     ++stats_.files;
     stats_.bytes += node.meta.size;
     Report(abs, node.meta);
     if (opt_.dry_run) return Status::Ok();
     // Existence matters only when existing files may be kept (a cheap lstat).
     const bool existing =
-        opt_.overwrite != Overwrite::kAlways && ctx.dir->StatBasic(node.name).ok();
+        opt_.overwrite != Overwrite::kAlways && ctx->dir->StatBasic(node.name).ok();
     if (existing && opt_.overwrite == Overwrite::kNever) {
       ++stats_.skipped;
       return Status::Ok();
     }
+    auto job = std::make_shared<FileJob>();
+    job->dir = ctx;
+    job->node = &node;
+    job->abs = abs;
     // Hardlinks: the first name of a group is written; later names link to it.
+    const auto link_key = std::make_pair(node.meta.device, node.meta.inode);
     if (node.meta.nlink > 1) {
-      const auto key = std::make_pair(node.meta.device, node.meta.inode);
-      auto it = links_.find(key);
+      auto it = links_.find(link_key);
       if (it != links_.end()) {
-        return ctx.dir->MakeHardlink(*it->second.first, it->second.second, node.name)
+        return ctx->dir->MakeHardlink(*it->second.first, it->second.second, node.name)
             .WithContext(abs);
       }
-      links_[key] = {ctx.dir, node.name};
+      links_[link_key] = {ctx->dir, node.name};
     }
     if (existing && opt_.overwrite == Overwrite::kIfChanged) {
-      auto same = Matches(*ctx.dir, node);
+      auto same = Matches(*ctx->dir, node);
       if (same.ok() && *same) {
         ++stats_.skipped;
-        return Apply(*ctx.dir, node, abs);
+        Apply(*ctx->dir, node, abs);
+        return Status::Ok();
       }
     }
-    files_in_flight_.Acquire();
-    auto created = ctx.dir->CreateFile(node.name);
-    if (!created.ok()) {
-      files_in_flight_.Release();
-      return created.status().WithContext(abs);
+    // Created here, by one thread, and closed: creating entries of one directory
+    // from several threads makes them wait on (and spin for) its lock. Workers
+    // open it again to write.
+    {
+      LB_ASSIGN_OR_RETURN_CTX(fs::File f, ctx->dir->CreateFile(node.name), abs);
+      LB_RETURN_IF_ERROR_CTX(f.Close(), abs);
     }
-    auto shared_file = std::make_shared<fs::File>(std::move(created).value());
-    std::shared_ptr<fs::Dir> dir = ctx.dir;
-    Pending* pending = &ctx.pending;
-    pending->Add();
-    pool_.Submit([this, dir, shared_file, &node, abs, pending] {
-      Status st = WriteContent(*shared_file, node).WithContext(abs);
-      // Verify before the metadata: reading the file would change its atime.
-      if (st.ok() && opt_.verify) {
-        auto ok = Matches(*dir, node);
-        if (!ok.ok()) st = ok.status().WithContext("verify " + abs);
-        else if (!*ok) st = Corrupt("verify " + abs + ": restored content does not match the snapshot");
-        else ++verified_;
-      }
-      if (st.ok()) {
-        Status meta = shared_file->ApplyMetadata(node.meta, chown_, node.name);
-        if (!meta.ok() && opt_.on_warning) opt_.on_warning(abs, "metadata: " + meta.message());
-      }
-      Status closed = shared_file->Close().WithContext(abs);
-      if (st.ok()) st = closed;
-      files_in_flight_.Release();
-      pending->Done(st);
-    });
+    // Never wait for room that only the batch not yet planned could free.
+    if (!files_in_flight_.TryAcquire()) {
+      DispatchBatch();
+      files_in_flight_.Acquire();
+    }
+    ctx->outstanding.fetch_add(1);
+    if (batch_.empty() || batch_.back()->dir != ctx) ++batch_dirs_;
+    batch_.push_back(std::move(job));
+    batch_bytes_ += node.meta.size;
+    if (batch_.size() >= kBatchFiles || batch_bytes_ >= kBatchBytes || batch_dirs_ >= batch_dirs_limit_)
+      DispatchBatch();
     return Status::Ok();
+  }
+
+  // Plans the batch's chunks by pack: one pool task per run of nearby blobs in a
+  // pack, which reads the run once and writes each blob to every place it goes.
+  // Files without content (or with a chunk missing from the index) are finished
+  // here.
+  void DispatchBatch() {
+    std::vector<std::shared_ptr<FileJob>> jobs = std::move(batch_);
+    batch_.clear();
+    batch_bytes_ = 0;
+    batch_dirs_ = 0;
+    std::vector<const repo::PackInfo*> order;  // packs in the order first needed
+    std::unordered_map<const repo::PackInfo*, std::vector<Piece>> by_pack;
+    std::vector<std::shared_ptr<FileJob>> finish_now;
+    for (const auto& job : jobs) {
+      const Node& node = *job->node;
+      std::vector<Piece> pieces;
+      uint64_t offset = 0;
+      for (const Id& id : node.content) {
+        auto loc = repo_.index().Find(id);
+        if (!loc) {
+          job->error = NotFound("blob " + id.Short() + " is not in the index");
+          break;
+        }
+        pieces.push_back({loc->pack, loc->entry, job, offset});
+        offset += loc->entry.raw_length;
+      }
+      job->size = offset;
+      if (!job->error.ok() || pieces.empty()) {
+        finish_now.push_back(job);
+        continue;
+      }
+      job->remaining = pieces.size();
+      for (Piece& piece : pieces) {
+        auto [it, fresh] = by_pack.try_emplace(piece.pack);
+        if (fresh) order.push_back(piece.pack);
+        it->second.push_back(std::move(piece));
+      }
+    }
+    for (const repo::PackInfo* pack : order) SubmitRuns(*pack, std::move(by_pack[pack]));
+    for (const auto& job : finish_now) FinishFile(*job, std::nullopt);
+  }
+
+  void SubmitRuns(const repo::PackInfo& pack, std::vector<Piece> pieces) {
+    std::stable_sort(pieces.begin(), pieces.end(),
+                     [](const Piece& a, const Piece& b) { return a.entry.offset < b.entry.offset; });
+    size_t begin = 0;
+    while (begin < pieces.size()) {
+      const uint64_t start = pieces[begin].entry.offset;
+      uint64_t end = start + pieces[begin].entry.length;
+      size_t i = begin + 1;
+      for (; i < pieces.size(); ++i) {
+        const repo::BlobEntry& e = pieces[i].entry;
+        const uint64_t e_end = std::max<uint64_t>(end, e.offset + e.length);
+        if (e.offset > end + kGap || e_end - start > kMaxRun) break;
+        end = e_end;
+      }
+      auto run = std::make_shared<std::vector<Piece>>(std::make_move_iterator(pieces.begin() + begin),
+                                                      std::make_move_iterator(pieces.begin() + i));
+      pool_.Submit([this, &pack, run, start, end] { WriteRun(pack, *run, start, end); });
+      begin = i;
+    }
+  }
+
+  // Reads bytes [start, end) of the pack once and writes every piece from them.
+  // A blob that cannot be opened from this read is loaded on its own, which tries
+  // its other stored copies and reads once more before calling it damage.
+  void WriteRun(const repo::PackInfo& pack, const std::vector<Piece>& run, uint64_t start,
+                uint64_t end) {
+    auto sealed = repo_.backend().Load({storage::FileKind::kData, pack.id.Hex()}, start, end - start);
+    if (sealed.ok() && sealed->size() != end - start)
+      sealed = Corrupt("pack " + pack.id.Short() + " is shorter than its index says");
+    for (size_t i = 0; i < run.size();) {
+      const repo::BlobEntry& e = run[i].entry;
+      Result<Bytes> plain =
+          sealed.ok() ? repo_.OpenBlob(pack, e, ByteSpan(*sealed).subspan(e.offset - start, e.length))
+                      : Result<Bytes>(sealed.status());
+      if (!plain.ok()) plain = repo_.LoadBlob(e.id);
+      // Every piece of this blob (the same chunk in several places) sits next to it.
+      for (; i < run.size() && run[i].entry.offset == e.offset; ++i)
+        WritePiece(*run[i].job, run[i].offset, plain);
+    }
+  }
+
+  // Opens the job's file (created by the walker) for writing.
+  Result<fs::File> OpenFile(FileJob& job) { return job.dir->dir->OpenWrite(job.node->name); }
+
+  void RecordError(FileJob& job, const Status& st) {
+    if (st.ok()) return;
+    std::lock_guard<std::mutex> l(job.mu);
+    if (job.error.ok()) job.error = st;
+  }
+
+  void WritePiece(FileJob& job, uint64_t offset, const Result<Bytes>& plain) {
+    // Only this piece is left when remaining is 1 (the common case, a file of one
+    // chunk): finish through this descriptor. Otherwise close first, so that a
+    // close error is recorded before another thread may finish the file.
+    const bool last = job.remaining.load() == 1;
+    Status st = plain.status();
+    std::optional<fs::File> f;
+    if (st.ok()) {
+      auto opened = OpenFile(job);
+      if (opened.ok()) {
+        f.emplace(std::move(opened).value());
+        st = WriteSparse(*f, offset, *plain);
+      } else {
+        st = opened.status();
+      }
+    }
+    RecordError(job, st);
+    if (!last && f) {
+      RecordError(job, f->Close());
+      f.reset();
+    }
+    if (job.remaining.fetch_sub(1) == 1) FinishFile(job, std::move(f));
+  }
+
+  // All chunks are written (or failed): set the size, verify, apply metadata, close.
+  void FinishFile(FileJob& job, std::optional<fs::File> f) {
+    const Node& node = *job.node;
+    Status st;
+    {
+      std::lock_guard<std::mutex> l(job.mu);
+      st = job.error;
+    }
+    if (st.ok() && job.size != node.meta.size && node.error.empty())
+      st = Corrupt("content adds up to " + std::to_string(job.size) + " bytes, expected " +
+                   std::to_string(node.meta.size));
+    if (st.ok() && !f) {
+      auto opened = OpenFile(job);
+      if (opened.ok()) f.emplace(std::move(opened).value());
+      else st = opened.status();
+    }
+    if (st.ok()) st = f->Truncate(job.size);
+    st = st.WithContext(job.abs);
+    // Verify before the metadata: reading the file would change its atime.
+    if (st.ok() && opt_.verify) {
+      auto ok = Matches(*job.dir->dir, node);
+      if (!ok.ok()) st = ok.status().WithContext("verify " + job.abs);
+      else if (!*ok) st = Corrupt("verify " + job.abs + ": restored content does not match the snapshot");
+      else ++verified_;
+    }
+    if (st.ok()) {
+      Status meta = f->ApplyMetadata(node.meta, chown_, node.name);
+      if (!meta.ok() && opt_.on_warning) opt_.on_warning(job.abs, "metadata: " + meta.message());
+    }
+    if (f) {
+      Status closed = f->Close().WithContext(job.abs);
+      if (st.ok()) st = closed;
+    }
+    files_in_flight_.Release();
+    Fail(st);
+    Finish(std::move(job.dir));
   }
 
   // Verification pass: the file must exist and hold exactly the node's chunks.
-  Status VerifyFile(DirCtx& ctx, const Node& node, const std::string& abs) {
+  Status VerifyFile(const std::shared_ptr<DirCtx>& ctx, const Node& node, const std::string& abs) {
     ++stats_.files;
     stats_.bytes += node.meta.size;
     Report(abs, node.meta);
-    std::shared_ptr<fs::Dir> dir = ctx.dir;
-    Pending* pending = &ctx.pending;
-    pending->Add();
-    files_in_flight_.Acquire();
-    pool_.Submit([this, dir, &node, abs, pending] {
+    ctx->outstanding.fetch_add(1);
+    verify_in_flight_.Acquire();
+    pool_.Submit([this, ctx, &node, abs]() mutable {
       Status st;
-      auto ok = Matches(*dir, node);
+      auto ok = Matches(*ctx->dir, node);
       if (!ok.ok()) st = ok.status().WithContext("verify " + abs);
       else if (!*ok) st = Corrupt("verify " + abs + ": content does not match the snapshot's chunks");
       else ++verified_;
-      files_in_flight_.Release();
-      pending->Done(st);
+      verify_in_flight_.Release();
+      Fail(st);
+      Finish(std::move(ctx));
     });
     return Status::Ok();
-  }
-
-  Status WriteContent(const fs::File& f, const Node& node) {
-    uint64_t offset = 0;
-    for (const Id& id : node.content) {
-      LB_ASSIGN_OR_RETURN(Bytes data, repo_.LoadBlob(id));
-      LB_RETURN_IF_ERROR(WriteSparse(f, offset, data));
-      offset += data.size();
-    }
-    if (offset != node.meta.size && node.error.empty())
-      return Corrupt("content adds up to " + std::to_string(offset) + " bytes, expected " +
-                     std::to_string(node.meta.size));
-    return f.Truncate(offset);
   }
 
   // True when the file `node.name` in `dir` holds exactly the node's chunks.
@@ -329,12 +516,21 @@ class Restorer {
   repo::Repository& repo_;
   const Options& opt_;
   const bool verify_only_;
-  Budget files_in_flight_{FilesInFlight()};
-  ThreadPool pool_;  // after what its tasks use: destroyed (joined) first
+  // Files planned or waiting to be planned and not finished (memory, not descriptors).
+  Budget files_in_flight_{kBatchFiles * kBatchesInFlight};
+  const size_t batch_dirs_limit_ = BatchDirs();
+  Budget verify_in_flight_{128};  // Verify: files queued (each holds its directory)
   bool chown_ = false;
-  Stats stats_;
+  Stats stats_;  // walker only
   std::atomic<uint64_t> verified_{0};
   std::map<std::pair<uint64_t, uint64_t>, std::pair<std::shared_ptr<fs::Dir>, std::string>> links_;
+  std::vector<std::shared_ptr<FileJob>> batch_;  // not yet planned (walker only)
+  uint64_t batch_bytes_ = 0;
+  size_t batch_dirs_ = 0;
+  std::mutex error_mu_;
+  Status error_;
+  std::atomic<bool> failed_{false};
+  ThreadPool pool_;  // last: destroyed (joined) before what its tasks use
 };
 
 }  // namespace

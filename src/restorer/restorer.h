@@ -4,9 +4,14 @@
 // (/etc/hosts -> TARGET/etc/hosts). Every entry is created relative to an open
 // parent directory without following symlinks, so nothing is ever written
 // outside the target, whatever the target or the snapshot contain.
-// File contents are written by a thread pool; all-zero blocks are skipped so
-// holes stay holes; metadata (owner, mode, xattrs, times) is applied last,
-// directories after their children. Hardlinked files are restored as hardlinks.
+// The calling thread walks the trees and creates directories, symlinks, special
+// files and (empty) regular files; created files are collected in batches, and
+// each batch is planned by pack: one thread-pool task per run of nearby blobs in
+// a pack reads that run once, decrypts and decompresses its blobs and writes each
+// (pwrite) to every file and offset that needs it. All-zero blocks are skipped so
+// holes stay holes; metadata (owner, mode, xattrs, times) is applied last, each
+// directory after all of its children. Hardlinked files are restored as hardlinks.
+// At most 128 files (or a quarter of RLIMIT_NOFILE) are open at a time.
 #pragma once
 
 #include <functional>
@@ -30,6 +35,7 @@ struct Options {
   unsigned threads = 0;
   // Called for each entry that is (or in dry-run would be) written.
   std::function<void(const std::string& path, const fs::Metadata& meta)> on_entry;
+  // May be called from pool threads, several at once: lock what it shares.
   std::function<void(const std::string& path, const std::string& what)> on_warning;
 };
 
