@@ -103,9 +103,19 @@ class TestServer {
   std::unique_ptr<http::Client> raw_;
 };
 
+// The conformance suite's server: started on first use, stopped (and its
+// directory removed) when all tests have run.
+class ConformanceEnv : public ::testing::Environment {
+ public:
+  void TearDown() override { server.reset(); }
+  std::unique_ptr<TestServer> server;
+};
+ConformanceEnv* const conformance_env =
+    static_cast<ConformanceEnv*>(::testing::AddGlobalTestEnvironment(new ConformanceEnv));
+
 TestServer& ConformanceServer() {
-  static TestServer* s = new TestServer(/*verify_names=*/false);  // lives until exit
-  return *s;
+  if (!conformance_env->server) conformance_env->server = std::make_unique<TestServer>(/*verify_names=*/false);
+  return *conformance_env->server;
 }
 
 using storage::BackendConformance;
