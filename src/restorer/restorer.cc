@@ -133,7 +133,7 @@ class Restorer {
     }
     Status st = RestoreTree(root, snap.tree);
     root.reset();
-    DispatchBatch();  // even after an error: the files in it hold descriptors
+    DispatchBatch();  // even after an error: its files were created and are counted in their directories
     pool_.Wait();
     if (!st.ok()) return st;
     {
@@ -279,10 +279,6 @@ class Restorer {
       ++stats_.skipped;
       return Status::Ok();
     }
-    auto job = std::make_shared<FileJob>();
-    job->dir = ctx;
-    job->node = &node;
-    job->abs = abs;
     // Hardlinks: the first name of a group is written; later names link to it.
     const auto link_key = std::make_pair(node.meta.device, node.meta.inode);
     if (node.meta.nlink > 1) {
@@ -313,6 +309,10 @@ class Restorer {
       DispatchBatch();
       files_in_flight_.Acquire();
     }
+    auto job = std::make_shared<FileJob>();
+    job->dir = ctx;
+    job->node = &node;
+    job->abs = abs;
     ctx->outstanding.fetch_add(1);
     if (batch_.empty() || batch_.back()->dir != ctx) ++batch_dirs_;
     batch_.push_back(std::move(job));
@@ -456,12 +456,7 @@ class Restorer {
     if (st.ok()) st = f->Truncate(job.size);
     st = st.WithContext(job.abs);
     // Verify before the metadata: reading the file would change its atime.
-    if (st.ok() && opt_.verify) {
-      auto ok = Matches(*job.dir->dir, node);
-      if (!ok.ok()) st = ok.status().WithContext("verify " + job.abs);
-      else if (!*ok) st = Corrupt("verify " + job.abs + ": restored content does not match the snapshot");
-      else ++verified_;
-    }
+    if (st.ok() && opt_.verify) st = CheckContent(*job.dir->dir, node, job.abs);
     if (st.ok()) {
       Status meta = f->ApplyMetadata(node.meta, chown_, node.name);
       if (!meta.ok() && opt_.on_warning) opt_.on_warning(job.abs, "metadata: " + meta.message());
@@ -483,15 +478,20 @@ class Restorer {
     ctx->outstanding.fetch_add(1);
     verify_in_flight_.Acquire();
     pool_.Submit([this, ctx, &node, abs]() mutable {
-      Status st;
-      auto ok = Matches(*ctx->dir, node);
-      if (!ok.ok()) st = ok.status().WithContext("verify " + abs);
-      else if (!*ok) st = Corrupt("verify " + abs + ": content does not match the snapshot's chunks");
-      else ++verified_;
+      Status st = CheckContent(*ctx->dir, node, abs);
       verify_in_flight_.Release();
       Fail(st);
       Finish(std::move(ctx));
     });
+    return Status::Ok();
+  }
+
+  // Matches as a verification result: counts the file as verified, or says why not.
+  Status CheckContent(const fs::Dir& dir, const Node& node, const std::string& abs) {
+    auto ok = Matches(dir, node);
+    if (!ok.ok()) return ok.status().WithContext("verify " + abs);
+    if (!*ok) return Corrupt("verify " + abs + ": content does not match the snapshot's chunks");
+    ++verified_;
     return Status::Ok();
   }
 

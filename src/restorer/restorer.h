@@ -11,7 +11,8 @@
 // (pwrite) to every file and offset that needs it. All-zero blocks are skipped so
 // holes stay holes; metadata (owner, mode, xattrs, times) is applied last, each
 // directory after all of its children. Hardlinked files are restored as hardlinks.
-// At most 128 files (or a quarter of RLIMIT_NOFILE) are open at a time.
+// A file is open only while a pool thread writes it; the directories a batch
+// keeps open are bounded by a share of RLIMIT_NOFILE.
 #pragma once
 
 #include <functional>
