@@ -14,6 +14,7 @@
 
 #include "archiver/completion.h"
 #include "archiver/scanner.h"
+#include "archiver/stat_ahead.h"
 #include "base/budget.h"
 #include "base/thread_pool.h"
 #include "fs/dir.h"
@@ -85,9 +86,11 @@ class Walker {
                                             const Node* parent_node, uint64_t device);
   // Archives entry `name` of `dir`. Returns nullopt when the entry is skipped. For a
   // directory, `sub` is set to its pushed PendingDir and the node's subtree is left zero.
+  // With `ahead`, the entry's metadata is ahead->Take(index) instead of a Stat now.
   lb::Result<std::optional<Node>> ArchiveEntry(const fs::Dir& dir, const std::string& name,
                                                const std::string& abs, const Node* parent_node,
-                                               uint64_t device, bool top, PendingPtr& sub);
+                                               uint64_t device, bool top, PendingPtr& sub,
+                                               StatAhead* ahead = nullptr, size_t index = 0);
   // Queues the scanned directory `d` for completion. With `count`, it is counted as a
   // directory of the snapshot, classified against `old` (its node in the parent
   // snapshot, may be null) once its id is known.
@@ -246,8 +249,6 @@ Status Walker::StartFile(const fs::Dir& dir, const std::string& name, const std:
   job = std::make_shared<FileJob>();
   auto file = dir.OpenRead(name);
   if (!file.ok()) return file.status();
-  auto before = file->Stat();
-  if (!before.ok()) return before.status();
   Status st = ChunkStream(
       [&](uint64_t off, std::span<uint8_t> b) { return file->ReadAt(off, b); }, *job, job);
   if (!st.ok()) {
@@ -255,9 +256,11 @@ Status Walker::StartFile(const fs::Dir& dir, const std::string& name, const std:
     Warn(abs, "read failed, content is partial: " + st.message());
     return Status::Ok();
   }
+  // Compared with the lstat() the node came from (which StatAhead may have taken a
+  // while before), so a change at any time after it is caught.
   auto after = file->Stat();
-  if (after.ok() && (after->size != before->size || after->mtime_ns != before->mtime_ns ||
-                     after->ctime_ns != before->ctime_ns)) {
+  if (after.ok() && (after->size != node.meta.size || after->mtime_ns != node.meta.mtime_ns ||
+                     after->ctime_ns != node.meta.ctime_ns)) {
     node.error = "changed while it was read";
     Warn(abs, "file changed while it was read; its content may be inconsistent");
     node.meta.size = after->size;
@@ -270,9 +273,10 @@ Status Walker::StartFile(const fs::Dir& dir, const std::string& name, const std:
 lb::Result<std::optional<Node>> Walker::ArchiveEntry(const fs::Dir& dir, const std::string& name,
                                                      const std::string& abs,
                                                      const Node* parent_node, uint64_t device,
-                                                     bool top, PendingPtr& sub) {
+                                                     bool top, PendingPtr& sub, StatAhead* ahead,
+                                                     size_t index) {
   if (!top && opt_.excludes.Matches(abs)) return std::optional<Node>();
-  auto meta = dir.Stat(name, parent_node ? &parent_node->meta : nullptr);
+  auto meta = ahead ? ahead->Take(index) : dir.Stat(name, parent_node ? &parent_node->meta : nullptr);
   if (!meta.ok()) {
     if (top) return meta.status();
     Warn(abs, meta.status().message());
@@ -506,20 +510,34 @@ lb::Result<Walker::PendingPtr> Walker::ArchiveDirContents(DirPtr dir, const std:
     std::vector<Id>* ids;
     ~DropOnExit() { w->DropPrefetched(*ids); }
   } drop{this, &asked};
-  for (const std::string& name : *names) {
-    prefetch_more();
-    const std::string child_abs = JoinPath(abs, name);
-    const Node* old = FindChild(parent_tree, name);
-    PendingPtr sub;
-    LB_ASSIGN_OR_RETURN(std::optional<Node> node,
-                        ArchiveEntry(*dir, name, child_abs, old, device, false, sub));
-    if (!node) continue;
-    if (node->meta.type == fs::FileType::kRegular) {
-      LB_ASSIGN_OR_RETURN(bool keep, ProcessFile(dir, child_abs, old, *node, *d));
-      if (!keep) continue;
+  d->tree.nodes.reserve(names->size());
+  std::vector<const Node*> olds(names->size());
+  for (size_t i = 0; i < names->size(); ++i) olds[i] = FindChild(parent_tree, (*names)[i]);
+  {
+    // Large directories are lstat()ed by pool helpers ahead of this loop (stat_ahead.h).
+    std::optional<StatAhead> ahead;
+    if (names->size() >= StatAhead::kMinEntries) {
+      std::vector<const fs::Metadata*> previous(olds.size());
+      for (size_t i = 0; i < olds.size(); ++i) previous[i] = olds[i] ? &olds[i]->meta : nullptr;
+      ahead.emplace(*dir, *names, std::move(previous), pool_, std::max(1u, pool_.size() - 1));
     }
-    if (sub) d->subdirs.emplace_back(d->tree.nodes.size(), std::move(sub));
-    d->tree.nodes.push_back(std::move(*node));
+    for (size_t i = 0; i < names->size(); ++i) {
+      prefetch_more();
+      const std::string& name = (*names)[i];
+      const std::string child_abs = JoinPath(abs, name);
+      const Node* old = olds[i];
+      PendingPtr sub;
+      LB_ASSIGN_OR_RETURN(std::optional<Node> node,
+                          ArchiveEntry(*dir, name, child_abs, old, device, false, sub,
+                                       ahead ? &*ahead : nullptr, i));
+      if (!node) continue;
+      if (node->meta.type == fs::FileType::kRegular) {
+        LB_ASSIGN_OR_RETURN(bool keep, ProcessFile(dir, child_abs, old, *node, *d));
+        if (!keep) continue;
+      }
+      if (sub) d->subdirs.emplace_back(d->tree.nodes.size(), std::move(sub));
+      d->tree.nodes.push_back(std::move(*node));
+    }
   }
   d->parent_tree = std::move(parent_tree);
   return d;
