@@ -123,7 +123,7 @@ class ProgressPrinter {
                              {"files_done", p.files}, {"dirs_done", p.dirs},
                              {"bytes_done", p.bytes}, {"bytes_read", p.bytes_read},
                              {"total_files", p.total_files}, {"total_bytes", p.total_bytes},
-                             {"scan_done", p.scan_done},
+                             {"scan_done", p.scan_done}, {"total_estimated", p.totals_estimated},
                              {"current_file", SafeString(p.current)}})
                 << "\n";
       return;

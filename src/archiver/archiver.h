@@ -33,10 +33,13 @@ struct Progress {
   uint64_t bytes = 0;  // bytes of files processed (read or reused)
   uint64_t bytes_read = 0;
   std::string current;
-  // From the concurrent scan (see scanner.h): what the whole backup will visit.
+  // What the whole backup will visit: counted by a concurrent scan (see
+  // scanner.h), or, when there is a parent snapshot, taken from its summary
+  // (`totals_estimated`; known at once, and no second lstat of every file).
   uint64_t total_files = 0;
   uint64_t total_bytes = 0;
   bool scan_done = false;
+  bool totals_estimated = false;
 };
 
 struct Options {
