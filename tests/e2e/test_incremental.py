@@ -83,6 +83,29 @@ class IncrementalTest(lbtest.LBTestCase):
         self.assertEqual(s4["files_unmodified"], n, s4)
         self.assertEqual(s4["bytes_read"], len(b"a new file\n"), s4)
 
+    def test_progress_totals(self):
+        """The first backup counts its totals with a scan; a re-backup takes them
+        from the parent snapshot's summary (no second lstat of every file)."""
+        n = 24
+        total = self.make_small_tree(n)
+        self.lb.init()
+
+        def first_status(lines):
+            status = [l for l in lines if l.get("message_type") == "status"]
+            self.assertTrue(status, lines)  # the first status line is printed at once
+            return status[0]
+
+        first = first_status(self.lb.run_jsonl(["backup", self.src]))
+        self.assertFalse(first["total_estimated"], first)
+        write_file(self.path("src", "d0", "new.txt"), b"one more\n")
+        second = first_status(self.lb.run_jsonl(["backup", self.src]))
+        self.assertTrue(second["total_estimated"], second)
+        self.assertTrue(second["scan_done"], second)
+        self.assertEqual(second["total_files"], n, second)  # the parent's, not today's n + 1
+        self.assertEqual(second["total_bytes"], total, second)
+        forced = first_status(self.lb.run_jsonl(["backup", self.src, "--force"]))
+        self.assertFalse(forced["total_estimated"], forced)
+
     def test_one_byte_change_in_big_file(self):
         size = 20 * MiB
         self.src = self.path("src")
