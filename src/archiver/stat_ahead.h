@@ -3,11 +3,11 @@
 //
 // On a re-backup the walker does little but lstat every entry and compare it with
 // the parent snapshot, so the lstat calls are its critical path while the pool is
-// idle. The entries are cut into chunks. Helpers (pool tasks) take chunks from the
-// back; the walker takes the chunk it needs next from the front itself when no
-// helper has started it, so it never waits for a helper that has not started yet,
-// and a busy pool (an initial backup) costs nothing but a late task that finds no
-// work.
+// idle. The entries are cut into chunks shared out by a WorkShare: helpers (pool
+// tasks) take chunks from the back; the walker takes the chunk it needs next from
+// the front itself when no helper has started it, so it never waits for a helper
+// that has not started yet, and a busy pool (an initial backup) costs nothing but
+// a late task that finds no work.
 //
 // Thread safety: Take() is called by one thread (the walker), with non-decreasing
 // indexes (skipping is allowed). The helpers run on the pool.
@@ -22,6 +22,7 @@
 
 #include "base/status.h"
 #include "base/thread_pool.h"
+#include "base/work_share.h"
 #include "fs/dir.h"
 
 namespace lb::archiver {
@@ -48,7 +49,7 @@ class StatAhead {
 
  private:
   struct Shared;
-  std::shared_ptr<Shared> s_;
+  std::unique_ptr<Shared> s_;
 };
 
 }  // namespace lb::archiver

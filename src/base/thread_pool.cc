@@ -25,6 +25,14 @@ void ThreadPool::Submit(std::function<void()> task) {
   cv_.notify_one();
 }
 
+void ThreadPool::SubmitFront(std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    tasks_.push_front(std::move(task));
+  }
+  cv_.notify_one();
+}
+
 void ThreadPool::Wait() {
   std::unique_lock<std::mutex> l(mu_);
   idle_cv_.wait(l, [this] { return tasks_.empty() && running_ == 0; });

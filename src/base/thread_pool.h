@@ -22,6 +22,9 @@ class ThreadPool {
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   void Submit(std::function<void()> task);
+  // Queues `task` ahead of every task not yet started (for work a thread is
+  // waiting for while the queue holds work nobody waits for).
+  void SubmitFront(std::function<void()> task);
   void Wait();
   unsigned size() const { return static_cast<unsigned>(workers_.size()); }
 
