@@ -14,6 +14,7 @@
 
 #include "base/budget.h"
 #include "base/thread_pool.h"
+#include "base/work_share.h"
 #include "fs/dir.h"
 #include "snapshot/store.h"
 
@@ -100,6 +101,16 @@ struct FileJob {
   std::atomic<size_t> remaining{0};  // chunks not yet written
   std::mutex mu;                     // guards error
   Status error;  // the first error writing it
+};
+
+// A later name of a hardlinked file, linked once the batch holding the first
+// name has created it.
+struct PendingLink {
+  std::shared_ptr<DirCtx> ctx;  // the directory of the new name
+  const Node* node = nullptr;
+  std::string abs;
+  std::shared_ptr<fs::Dir> from_dir;  // the first name
+  std::string from_name;
 };
 
 // One chunk of one file: where it is stored and where it goes.
@@ -279,13 +290,15 @@ class Restorer {
       ++stats_.skipped;
       return Status::Ok();
     }
-    // Hardlinks: the first name of a group is written; later names link to it.
+    // Hardlinks: the first name of a group is written; later names link to it once
+    // the batch that creates the first name has created it.
     const auto link_key = std::make_pair(node.meta.device, node.meta.inode);
     if (node.meta.nlink > 1) {
       auto it = links_.find(link_key);
       if (it != links_.end()) {
-        return ctx->dir->MakeHardlink(*it->second.first, it->second.second, node.name)
-            .WithContext(abs);
+        ctx->outstanding.fetch_add(1);
+        batch_links_.push_back({ctx, &node, abs, it->second.first, it->second.second});
+        return Status::Ok();
       }
       links_[link_key] = {ctx->dir, node.name};
     }
@@ -296,13 +309,6 @@ class Restorer {
         Apply(*ctx->dir, node, abs);
         return Status::Ok();
       }
-    }
-    // Created here, by one thread, and closed: creating entries of one directory
-    // from several threads makes them wait on (and spin for) its lock. Workers
-    // open it again to write.
-    {
-      LB_ASSIGN_OR_RETURN_CTX(fs::File f, ctx->dir->CreateFile(node.name), abs);
-      LB_RETURN_IF_ERROR_CTX(f.Close(), abs);
     }
     // Never wait for room that only the batch not yet planned could free.
     if (!files_in_flight_.TryAcquire()) {
@@ -322,6 +328,37 @@ class Restorer {
     return Status::Ok();
   }
 
+  // Creates the batch's files (empty, closed), one directory at a time: the walker
+  // and pool helpers take different directories, since creating entries of one
+  // directory from several threads makes them wait on (and spin for) its lock.
+  // A file that cannot be created keeps the error; its content is not planned.
+  void CreateFiles(const std::vector<std::shared_ptr<FileJob>>& jobs) {
+    std::vector<size_t> starts;  // first job of each directory's run of jobs
+    for (size_t i = 0; i < jobs.size(); ++i)
+      if (i == 0 || jobs[i]->dir != jobs[i - 1]->dir) starts.push_back(i);
+    starts.push_back(jobs.size());
+    auto create = [&](size_t begin, size_t end) {
+      for (size_t i = starts[begin]; i < starts[end]; ++i) {
+        FileJob& job = *jobs[i];
+        auto f = job.dir->dir->CreateFile(job.node->name);
+        Status st = f.ok() ? f->Close() : f.status();
+        if (!st.ok()) job.error = st.WithContext(job.abs);
+      }
+    };
+    WorkShare work(starts.size() - 1, 1, create, pool_, pool_.size(), /*urgent=*/true);
+    work.Finish();
+  }
+
+  // Links the batch's later hardlink names to their first names (created by now).
+  void MakeLinks() {
+    std::vector<PendingLink> links = std::move(batch_links_);
+    batch_links_.clear();
+    for (PendingLink& l : links) {
+      Fail(l.ctx->dir->MakeHardlink(*l.from_dir, l.from_name, l.node->name).WithContext(l.abs));
+      Finish(std::move(l.ctx));
+    }
+  }
+
   // Plans the batch's chunks by pack: one pool task per run of nearby blobs in a
   // pack, which reads the run once and writes each blob to every place it goes.
   // Files without content (or with a chunk missing from the index) are finished
@@ -331,6 +368,8 @@ class Restorer {
     batch_.clear();
     batch_bytes_ = 0;
     batch_dirs_ = 0;
+    CreateFiles(jobs);
+    MakeLinks();
     std::vector<const repo::PackInfo*> order;  // packs in the order first needed
     std::unordered_map<const repo::PackInfo*, std::vector<Piece>> by_pack;
     std::vector<std::shared_ptr<FileJob>> finish_now;
@@ -525,6 +564,7 @@ class Restorer {
   std::atomic<uint64_t> verified_{0};
   std::map<std::pair<uint64_t, uint64_t>, std::pair<std::shared_ptr<fs::Dir>, std::string>> links_;
   std::vector<std::shared_ptr<FileJob>> batch_;  // not yet planned (walker only)
+  std::vector<PendingLink> batch_links_;         // made after batch_ is created (walker only)
   uint64_t batch_bytes_ = 0;
   size_t batch_dirs_ = 0;
   std::mutex error_mu_;

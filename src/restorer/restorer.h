@@ -4,9 +4,11 @@
 // (/etc/hosts -> TARGET/etc/hosts). Every entry is created relative to an open
 // parent directory without following symlinks, so nothing is ever written
 // outside the target, whatever the target or the snapshot contain.
-// The calling thread walks the trees and creates directories, symlinks, special
-// files and (empty) regular files; created files are collected in batches, and
-// each batch is planned by pack: one thread-pool task per run of nearby blobs in
+// The calling thread walks the trees and creates directories, symlinks and special
+// files; regular files are collected in batches. A batch's files are created
+// (empty) first, each directory's by one thread, the walker and pool threads
+// taking different directories; then the batch is planned by pack: one
+// thread-pool task per run of nearby blobs in
 // a pack reads that run once, decrypts and decompresses its blobs and writes each
 // (pwrite) to every file and offset that needs it. All-zero blocks are skipped so
 // holes stay holes; metadata (owner, mode, xattrs, times) is applied last, each

@@ -2,8 +2,14 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -173,6 +179,75 @@ TEST_F(RestorerTest, CompletesUnderALowDescriptorLimit) {
   ASSERT_NE(repo, nullptr);
   ASSERT_TRUE(st->ok()) << st->status().ToString();
   ExpectRestored(root_ / "out");
+}
+
+// Later names of a hardlinked file are linked once the first name exists: in the
+// same batch, and in other directories and batches (more than 2048 files lie
+// between them).
+TEST_F(RestorerTest, HardlinksAcrossDirectoriesAndBatchesStayLinked) {
+  const sfs::path links = root_ / "links";
+  sfs::create_directories(links / "c");
+  sfs::create_directories(links / "d");
+  sfs::create_directories(links / "e");
+  std::ofstream(links / "c" / "first", std::ios::binary) << "linked content";
+  for (int i = 0; i < 2100; ++i) std::ofstream(links / "d" / ("f" + std::to_string(10000 + i)));
+  sfs::create_hard_link(links / "c" / "first", links / "c" / "second");  // same batch
+  sfs::create_hard_link(links / "c" / "first", links / "d" / "zlink");
+  sfs::create_hard_link(links / "c" / "first", links / "e" / "link");
+  auto repo = Open(storage::NewLocalBackend((root_ / "repo").string()));
+  ASSERT_NE(repo, nullptr);
+  archiver::Options a;
+  a.paths = {links.string()};
+  SystemClock clock;
+  auto b = archiver::Backup(*repo, a, clock);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+
+  Options o;
+  o.target = (root_ / "out").string();
+  o.threads = 2;
+  auto st = Restore(*repo, b->snapshot, o);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  const sfs::path out = root_ / "out" / links.relative_path();
+  EXPECT_EQ(ReadAll(out / "c" / "first"), "linked content");
+  EXPECT_EQ(sfs::hard_link_count(out / "c" / "first"), 4u);
+  EXPECT_TRUE(sfs::equivalent(out / "c" / "first", out / "c" / "second"));
+  EXPECT_TRUE(sfs::equivalent(out / "c" / "first", out / "d" / "zlink"));
+  EXPECT_TRUE(sfs::equivalent(out / "c" / "first", out / "e" / "link"));
+  EXPECT_TRUE(sfs::exists(out / "d" / "f12099"));
+}
+
+// Sets or clears the immutable attribute (needs CAP_LINUX_IMMUTABLE: root).
+bool SetImmutable(const sfs::path& p, bool on) {
+  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  int flags = 0;
+  bool ok = ::ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0;
+  flags = on ? (flags | FS_IMMUTABLE_FL) : (flags & ~FS_IMMUTABLE_FL);
+  ok = ok && ::ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// A file that cannot be created (a directory holding an immutable file is in its
+// place) fails the restore with its path; the other files are still restored.
+TEST_F(RestorerTest, AFileThatCannotBeCreatedFailsTheRestore) {
+  const sfs::path blocked = root_ / "out" / (src_ / "a" / "f1").relative_path();
+  sfs::create_directories(blocked);
+  std::ofstream(blocked / "pinned") << "x";
+  ASSERT_TRUE(SetImmutable(blocked / "pinned", true)) << "chattr +i needs root: " << std::strerror(errno);
+  auto repo = Open(storage::NewLocalBackend((root_ / "repo").string()));
+  std::optional<Result<Stats>> st;
+  if (repo) {
+    Options o;
+    o.target = (root_ / "out").string();
+    st = Restore(*repo, snap_, o);
+  }
+  ASSERT_TRUE(SetImmutable(blocked / "pinned", false));
+  ASSERT_NE(repo, nullptr);
+  ASSERT_FALSE(st->ok());
+  EXPECT_NE(st->status().message().find("/a/f1"), std::string::npos) << st->status().ToString();
+  const sfs::path other = root_ / "out" / (src_ / "a" / "f3").relative_path();
+  EXPECT_EQ(ReadAll(other), ReadAll(src_ / "a" / "f3"));
 }
 
 }  // namespace
