@@ -1,4 +1,7 @@
 // lifeboat restore.
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <mutex>
@@ -10,6 +13,19 @@
 namespace lb::app {
 
 namespace {
+
+// The restorer keeps the descriptor of each file it creates until it writes the
+// file, within a share of RLIMIT_NOFILE. Many systems start processes with a
+// soft limit of 1024 and a much higher hard limit; raising the soft limit (up to
+// 65536) lets it keep more of them. Failing to raise it only costs speed.
+void RaiseDescriptorLimit() {
+  struct rlimit rl = {};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  const rlim_t want = std::min<rlim_t>(rl.rlim_max, 65536);
+  if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want) return;
+  rl.rlim_cur = want;
+  ::setrlimit(RLIMIT_NOFILE, &rl);
+}
 
 struct RestoreFlags {
   std::string snapshot;
@@ -75,6 +91,7 @@ void RegisterRestore(CLI::App& app, Globals& g) {
       std::lock_guard<std::mutex> l(out_mu);
       std::fprintf(stderr, "warning: %s: %s\n", path.c_str(), what.c_str());
     };
+    RaiseDescriptorLimit();
     auto st = restorer::Restore(*s.repo, entry->snapshot, o);
     if (!st.ok()) Fail(st.status().WithContext("restore"));
     if (g.json) {

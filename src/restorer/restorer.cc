@@ -34,12 +34,20 @@ constexpr size_t kBatchesInFlight = 4;
 // A file holds a descriptor only while a worker writes it; a batch holds one for
 // each of its directories. A quarter of the process's descriptor limit (at most
 // 512) is for them, so three quarters are left to everything else.
-size_t BatchDirs() {
+size_t DescriptorLimit() {
   struct rlimit rl = {};
-  size_t allowance = 512;
-  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-    allowance = std::min<size_t>(allowance, rl.rlim_cur / 4);
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1u << 20;
+  return rl.rlim_cur;
+}
+size_t BatchDirs() {
+  const size_t allowance = std::min<size_t>(512, DescriptorLimit() / 4);
   return std::max<size_t>(allowance / (2 * kBatchesInFlight), 1);
+}
+// A file of one chunk keeps the descriptor it was created with until that chunk
+// is written (no second open and close); another quarter of the limit (at most
+// all the files in flight) is for them. Beyond it, files are closed and reopened.
+size_t HeldFiles() {
+  return std::max<size_t>(std::min<size_t>(kBatchFiles * kBatchesInFlight, DescriptorLimit() / 4), 1);
 }
 // Blobs of one pack closer than kGap are read in one request of at most kMaxRun
 // bytes (more requests would cost round trips, larger ones memory and parallelism).
@@ -58,7 +66,9 @@ bool IsZero(const uint8_t* p, size_t n) {
 }
 
 // Writes `data` at `offset`, skipping all-zero aligned blocks so they stay holes.
-Status WriteSparse(const fs::File& f, uint64_t offset, ByteSpan data) {
+// Returns where the last byte written ends (`offset` when all were skipped).
+Result<uint64_t> WriteSparse(const fs::File& f, uint64_t offset, ByteSpan data) {
+  uint64_t end = offset;
   size_t i = 0;
   while (i < data.size()) {
     size_t block_end = std::min(data.size(), static_cast<size_t>(((offset + i) / kBlock + 1) * kBlock - offset));
@@ -74,8 +84,9 @@ Status WriteSparse(const fs::File& f, uint64_t offset, ByteSpan data) {
     }
     LB_RETURN_IF_ERROR(f.WriteAt(offset + i, data.subspan(i, run_end - i)));
     i = run_end;
+    end = offset + run_end;
   }
-  return Status::Ok();
+  return end;
 }
 
 // A directory being restored. It is finished (its metadata applied, then its
@@ -99,6 +110,11 @@ struct FileJob {
   std::string abs;
   uint64_t size = 0;                 // sum of its chunks' lengths
   std::atomic<size_t> remaining{0};  // chunks not yet written
+  // Where the last byte written ends: the file was created empty, so when this is
+  // its size no truncate is needed (a trailing hole needs one).
+  std::atomic<uint64_t> written_end{0};
+  // The descriptor it was created with, kept for its only chunk (see HeldFiles).
+  std::optional<fs::File> created;
   std::mutex mu;                     // guards error
   Status error;  // the first error writing it
 };
@@ -341,6 +357,10 @@ class Restorer {
       for (size_t i = starts[begin]; i < starts[end]; ++i) {
         FileJob& job = *jobs[i];
         auto f = job.dir->dir->CreateFile(job.node->name);
+        if (f.ok() && job.node->content.size() == 1 && held_files_.TryAcquire()) {
+          job.created.emplace(std::move(f).value());
+          continue;
+        }
         Status st = f.ok() ? f->Close() : f.status();
         if (!st.ok()) job.error = st.WithContext(job.abs);
       }
@@ -443,8 +463,17 @@ class Restorer {
     }
   }
 
-  // Opens the job's file (created by the walker) for writing.
-  Result<fs::File> OpenFile(FileJob& job) { return job.dir->dir->OpenWrite(job.node->name); }
+  // The job's file (created by CreateFiles) open for writing: the descriptor it
+  // was created with when it kept one, else opened again.
+  Result<fs::File> OpenFile(FileJob& job) {
+    if (job.created) {
+      fs::File f = std::move(*job.created);
+      job.created.reset();
+      held_files_.Release();
+      return f;
+    }
+    return job.dir->dir->OpenWrite(job.node->name);
+  }
 
   void RecordError(FileJob& job, const Status& st) {
     if (st.ok()) return;
@@ -463,7 +492,13 @@ class Restorer {
       auto opened = OpenFile(job);
       if (opened.ok()) {
         f.emplace(std::move(opened).value());
-        st = WriteSparse(*f, offset, *plain);
+        auto end = WriteSparse(*f, offset, *plain);
+        st = end.status();
+        if (end.ok()) {
+          uint64_t seen = job.written_end.load();
+          while (*end > seen && !job.written_end.compare_exchange_weak(seen, *end)) {
+          }
+        }
       } else {
         st = opened.status();
       }
@@ -487,12 +522,18 @@ class Restorer {
     if (st.ok() && job.size != node.meta.size && node.error.empty())
       st = Corrupt("content adds up to " + std::to_string(job.size) + " bytes, expected " +
                    std::to_string(node.meta.size));
+    // A descriptor kept from creation that no write took (the file failed or has
+    // no content to write) is used, or closed, here.
+    if (!f && job.created) {
+      auto held = OpenFile(job);
+      if (held.ok()) f.emplace(std::move(held).value());
+    }
     if (st.ok() && !f) {
       auto opened = OpenFile(job);
       if (opened.ok()) f.emplace(std::move(opened).value());
       else st = opened.status();
     }
-    if (st.ok()) st = f->Truncate(job.size);
+    if (st.ok() && job.written_end.load() != job.size) st = f->Truncate(job.size);
     st = st.WithContext(job.abs);
     // Verify before the metadata: reading the file would change its atime.
     if (st.ok() && opt_.verify) st = CheckContent(*job.dir->dir, node, job.abs);
@@ -558,6 +599,7 @@ class Restorer {
   // Files planned or waiting to be planned and not finished (memory, not descriptors).
   Budget files_in_flight_{kBatchFiles * kBatchesInFlight};
   const size_t batch_dirs_limit_ = BatchDirs();
+  Budget held_files_{HeldFiles()};  // descriptors kept from creation (FileJob::created)
   Budget verify_in_flight_{128};  // Verify: files queued (each holds its directory)
   bool chown_ = false;
   Stats stats_;  // walker only

@@ -13,8 +13,11 @@
 // (pwrite) to every file and offset that needs it. All-zero blocks are skipped so
 // holes stay holes; metadata (owner, mode, xattrs, times) is applied last, each
 // directory after all of its children. Hardlinked files are restored as hardlinks.
-// A file is open only while a pool thread writes it; the directories a batch
-// keeps open are bounded by a share of RLIMIT_NOFILE.
+// A file is open only while a pool thread writes it, except that a file of one
+// chunk keeps the descriptor it was created with until that chunk is written;
+// those descriptors and the directories a batch keeps open are each bounded by a
+// share of RLIMIT_NOFILE. A file is truncated to its size only when its content
+// ends in a hole (it was created empty).
 #pragma once
 
 #include <functional>

@@ -6,6 +6,7 @@
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -248,6 +249,43 @@ TEST_F(RestorerTest, AFileThatCannotBeCreatedFailsTheRestore) {
   EXPECT_NE(st->status().message().find("/a/f1"), std::string::npos) << st->status().ToString();
   const sfs::path other = root_ / "out" / (src_ / "a" / "f3").relative_path();
   EXPECT_EQ(ReadAll(other), ReadAll(src_ / "a" / "f3"));
+}
+
+// Files whose content ends in zeros get their full size (the zeros are not
+// written, so the size comes from a truncate), with one chunk or several; a
+// file of only zeros too.
+TEST_F(RestorerTest, TrailingZerosKeepTheSizeAsAHole) {
+  const sfs::path holes = root_ / "holes";
+  sfs::create_directories(holes);
+  std::mt19937_64 rng(11);
+  auto make = [&](const std::string& name, size_t data, size_t zeros) {
+    std::string bytes(data + zeros, '\0');
+    for (size_t i = 0; i < data; ++i) bytes[i] = static_cast<char>(rng());
+    std::ofstream(holes / name, std::ios::binary) << bytes;
+  };
+  make("small", 5000, 8192);              // one chunk
+  make("large", 1u << 20, 3u << 20);      // several chunks
+  make("zeros", 0, 2u << 20);             // nothing to write
+  make("exact", 8192, 0);                 // ends with data: no truncate needed
+  auto repo = Open(storage::NewLocalBackend((root_ / "repo").string()));
+  ASSERT_NE(repo, nullptr);
+  archiver::Options a;
+  a.paths = {holes.string()};
+  SystemClock clock;
+  auto b = archiver::Backup(*repo, a, clock);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  Options o;
+  o.target = (root_ / "out").string();
+  auto st = Restore(*repo, b->snapshot, o);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  const sfs::path out = root_ / "out" / holes.relative_path();
+  for (const char* name : {"small", "large", "zeros", "exact"}) {
+    EXPECT_EQ(sfs::file_size(out / name), sfs::file_size(holes / name)) << name;
+    EXPECT_EQ(ReadAll(out / name), ReadAll(holes / name)) << name;
+  }
+  struct stat zs = {};
+  ASSERT_EQ(::stat((out / "zeros").c_str(), &zs), 0);
+  EXPECT_EQ(zs.st_blocks, 0) << "an all-zero file is restored as a hole";
 }
 
 }  // namespace
