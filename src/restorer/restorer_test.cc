@@ -90,6 +90,33 @@ class RestorerTest : public ::testing::Test {
     EXPECT_EQ(n, 401u);
   }
 
+  // Restores the fixture's snapshot to root_/out; nullopt when the repository
+  // does not open (for tests that must undo a setting before asserting).
+  std::optional<Result<Stats>> RestoreSnapshot() {
+    auto repo = Open(storage::NewLocalBackend((root_ / "repo").string()));
+    if (!repo) return std::nullopt;
+    Options o;
+    o.target = (root_ / "out").string();
+    return Restore(*repo, snap_, o);
+  }
+
+  // Backs `dir` up into the fixture's repository and restores that snapshot to
+  // root_/out; returns the restore's result (the backup must succeed).
+  Result<Stats> BackUpAndRestore(const sfs::path& dir) {
+    auto repo = Open(storage::NewLocalBackend((root_ / "repo").string()));
+    if (!repo) return Internal("open failed");
+    archiver::Options a;
+    a.paths = {dir.string()};
+    SystemClock clock;
+    auto b = archiver::Backup(*repo, a, clock);
+    EXPECT_TRUE(b.ok()) << b.status().ToString();
+    if (!b.ok()) return b.status();
+    Options o;
+    o.target = (root_ / "out").string();
+    o.threads = 2;
+    return Restore(*repo, b->snapshot, o);
+  }
+
   uint64_t PackCount() {
     uint64_t n = 0;
     for (const auto& e : sfs::recursive_directory_iterator(root_ / "repo" / "data"))
@@ -169,15 +196,9 @@ TEST_F(RestorerTest, CompletesUnderALowDescriptorLimit) {
   struct rlimit low = old;
   low.rlim_cur = 48;
   ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
-  auto repo = Open(storage::NewLocalBackend((root_ / "repo").string()));
-  std::optional<Result<Stats>> st;
-  if (repo) {
-    Options o;
-    o.target = (root_ / "out").string();
-    st = Restore(*repo, snap_, o);
-  }
+  std::optional<Result<Stats>> st = RestoreSnapshot();
   ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &old), 0);
-  ASSERT_NE(repo, nullptr);
+  ASSERT_TRUE(st.has_value()) << "the repository did not open";
   ASSERT_TRUE(st->ok()) << st->status().ToString();
   ExpectRestored(root_ / "out");
 }
@@ -195,18 +216,7 @@ TEST_F(RestorerTest, HardlinksAcrossDirectoriesAndBatchesStayLinked) {
   sfs::create_hard_link(links / "c" / "first", links / "c" / "second");  // same batch
   sfs::create_hard_link(links / "c" / "first", links / "d" / "zlink");
   sfs::create_hard_link(links / "c" / "first", links / "e" / "link");
-  auto repo = Open(storage::NewLocalBackend((root_ / "repo").string()));
-  ASSERT_NE(repo, nullptr);
-  archiver::Options a;
-  a.paths = {links.string()};
-  SystemClock clock;
-  auto b = archiver::Backup(*repo, a, clock);
-  ASSERT_TRUE(b.ok()) << b.status().ToString();
-
-  Options o;
-  o.target = (root_ / "out").string();
-  o.threads = 2;
-  auto st = Restore(*repo, b->snapshot, o);
+  auto st = BackUpAndRestore(links);
   ASSERT_TRUE(st.ok()) << st.status().ToString();
   const sfs::path out = root_ / "out" / links.relative_path();
   EXPECT_EQ(ReadAll(out / "c" / "first"), "linked content");
@@ -236,15 +246,9 @@ TEST_F(RestorerTest, AFileThatCannotBeCreatedFailsTheRestore) {
   sfs::create_directories(blocked);
   std::ofstream(blocked / "pinned") << "x";
   ASSERT_TRUE(SetImmutable(blocked / "pinned", true)) << "chattr +i needs root: " << std::strerror(errno);
-  auto repo = Open(storage::NewLocalBackend((root_ / "repo").string()));
-  std::optional<Result<Stats>> st;
-  if (repo) {
-    Options o;
-    o.target = (root_ / "out").string();
-    st = Restore(*repo, snap_, o);
-  }
+  std::optional<Result<Stats>> st = RestoreSnapshot();
   ASSERT_TRUE(SetImmutable(blocked / "pinned", false));
-  ASSERT_NE(repo, nullptr);
+  ASSERT_TRUE(st.has_value()) << "the repository did not open";
   ASSERT_FALSE(st->ok());
   EXPECT_NE(st->status().message().find("/a/f1"), std::string::npos) << st->status().ToString();
   const sfs::path other = root_ / "out" / (src_ / "a" / "f3").relative_path();
@@ -267,16 +271,7 @@ TEST_F(RestorerTest, TrailingZerosKeepTheSizeAsAHole) {
   make("large", 1u << 20, 3u << 20);      // several chunks
   make("zeros", 0, 2u << 20);             // nothing to write
   make("exact", 8192, 0);                 // ends with data: no truncate needed
-  auto repo = Open(storage::NewLocalBackend((root_ / "repo").string()));
-  ASSERT_NE(repo, nullptr);
-  archiver::Options a;
-  a.paths = {holes.string()};
-  SystemClock clock;
-  auto b = archiver::Backup(*repo, a, clock);
-  ASSERT_TRUE(b.ok()) << b.status().ToString();
-  Options o;
-  o.target = (root_ / "out").string();
-  auto st = Restore(*repo, b->snapshot, o);
+  auto st = BackUpAndRestore(holes);
   ASSERT_TRUE(st.ok()) << st.status().ToString();
   const sfs::path out = root_ / "out" / holes.relative_path();
   for (const char* name : {"small", "large", "zeros", "exact"}) {
