@@ -31,9 +31,9 @@ constexpr size_t kBlock = 4096;
 constexpr size_t kBatchFiles = 2048;
 constexpr uint64_t kBatchBytes = 256u << 20;
 constexpr size_t kBatchesInFlight = 4;
-// A file holds a descriptor only while a worker writes it; a batch holds one for
-// each of its directories. A quarter of the process's descriptor limit (at most
-// 512) is for them, so three quarters are left to everything else.
+// Descriptors: a batch holds one for each of its directories, and a quarter of
+// the process's limit (at most 512) is for them; files kept open from creation
+// get another quarter (HeldFiles); half is left to everything else.
 size_t DescriptorLimit() {
   struct rlimit rl = {};
   if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1u << 20;
@@ -344,10 +344,11 @@ class Restorer {
     return Status::Ok();
   }
 
-  // Creates the batch's files (empty, closed), one directory at a time: the walker
-  // and pool helpers take different directories, since creating entries of one
-  // directory from several threads makes them wait on (and spin for) its lock.
-  // A file that cannot be created keeps the error; its content is not planned.
+  // Creates the batch's files (empty; closed unless kept for their only chunk),
+  // one directory at a time: the walker and pool helpers take different
+  // directories, since creating entries of one directory from several threads
+  // makes them wait on (and spin for) its lock. A file that cannot be created
+  // keeps the error; its content is not planned.
   void CreateFiles(const std::vector<std::shared_ptr<FileJob>>& jobs) {
     std::vector<size_t> starts;  // first job of each directory's run of jobs
     for (size_t i = 0; i < jobs.size(); ++i)
@@ -522,16 +523,12 @@ class Restorer {
     if (st.ok() && job.size != node.meta.size && node.error.empty())
       st = Corrupt("content adds up to " + std::to_string(job.size) + " bytes, expected " +
                    std::to_string(node.meta.size));
-    // A descriptor kept from creation that no write took (the file failed or has
-    // no content to write) is used, or closed, here.
-    if (!f && job.created) {
-      auto held = OpenFile(job);
-      if (held.ok()) f.emplace(std::move(held).value());
-    }
-    if (st.ok() && !f) {
+    // Opened again unless a write handed over its descriptor; one kept from
+    // creation that no write took (no content, or an error) is used or closed here.
+    if (!f && (st.ok() || job.created)) {
       auto opened = OpenFile(job);
       if (opened.ok()) f.emplace(std::move(opened).value());
-      else st = opened.status();
+      else if (st.ok()) st = opened.status();
     }
     if (st.ok() && job.written_end.load() != job.size) st = f->Truncate(job.size);
     st = st.WithContext(job.abs);
