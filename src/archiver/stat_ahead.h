@@ -16,7 +16,7 @@
 // they are working on, so none of them is touched after it returns.
 #pragma once
 
-#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,8 +48,9 @@ class StatAhead {
   size_t helped_chunks() const;
 
  private:
-  struct Shared;
-  std::unique_ptr<Shared> s_;
+  // Declared before work_: destroyed after it, once no helper can write here.
+  std::vector<std::optional<lb::Result<fs::Metadata>>> results_;
+  WorkShare work_;
 };
 
 }  // namespace lb::archiver
