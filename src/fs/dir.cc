@@ -469,10 +469,11 @@ Result<Metadata> Dir::StatBasic(const std::string& name) const {
 Result<Metadata> Dir::Stat(const std::string& name) const { return Stat(name, nullptr); }
 
 Result<Metadata> Dir::Stat(const std::string& name, const Metadata* previous) const {
-  LB_RETURN_IF_ERROR(CheckName(name, NameUse::kRead));
-  struct stat st;
-  if (!LStat(fd_, name, &st)) return Err("stat", name, errno);
-  Metadata m = FromStat(st);
+  LB_ASSIGN_OR_RETURN(Metadata m, StatBasic(name));
+  return Complete(name, std::move(m), previous);
+}
+
+Result<Metadata> Dir::Complete(const std::string& name, Metadata m, const Metadata* previous) const {
   m.user = UserName(m.uid);
   m.group = GroupName(m.gid);
   if (previous && previous->type == m.type && previous->inode == m.inode && previous->device == m.device &&

@@ -85,6 +85,10 @@ class Dir {
   Result<Metadata> Stat(const std::string& name, const Metadata* previous) const;
   // lstat only: no names, xattrs or link target (cheap; for scanning).
   Result<Metadata> StatBasic(const std::string& name) const;
+  // Finishes `basic` (a StatBasic of `name`, possibly taken a while ago) into what
+  // Stat(name, previous) returns: user/group names, then xattrs and link target,
+  // read now unless `previous` matches as described there.
+  Result<Metadata> Complete(const std::string& name, Metadata basic, const Metadata* previous) const;
   // Opens a child directory, never following a symlink (ELOOP/ENOTDIR -> error).
   Result<Dir> OpenDir(const std::string& name) const;
   // Opens a child regular file read-only (O_NOFOLLOW, O_NOATIME when permitted).
