@@ -44,11 +44,21 @@ struct NodeFields {
   Raw f[kKeys];
   std::vector<fs::Xattr> x;  // valid when f[kX].kind == kOther and x_ok
   bool x_ok = false;
+  // For the next node: every field absent (a field's other members are only read
+  // when its kind says it was set), buffers kept for reuse.
+  void Reset() {
+    for (Raw& r : f) r.kind = Kind::kNone;
+    x.clear();
+    x_ok = false;
+  }
 };
 
+// Called for every field of every node: keys are one or two characters, so the
+// length and the first character pick the candidate.
 int KeyIndex(const std::string& k) {
+  if (k.empty() || k.size() > 2) return -1;
   for (int i = 0; i < kKeys; ++i)
-    if (k == kKeyNames[i]) return i;
+    if (kKeyNames[i][0] == k[0] && k == kKeyNames[i]) return i;
   return -1;
 }
 
@@ -59,6 +69,9 @@ class TreeSax {
   using number_float_t = json::number_float_t;
   using string_t = json::string_t;
   using binary_t = json::binary_t;
+
+  // A node takes more than 16 bytes of CBOR (a map of at least six fields).
+  explicit TreeSax(std::size_t input_size) : max_nodes_(input_size / 16) {}
 
   bool null() { return Scalar(Kind::kOther); }
   bool boolean(bool) { return Scalar(Kind::kOther); }
@@ -80,7 +93,10 @@ class TreeSax {
     return Scalar(Kind::kBinary);
   }
   bool start_object(std::size_t) { return Open(true); }
-  bool start_array(std::size_t) { return Open(false); }
+  bool start_array(std::size_t n) {
+    array_size_ = n;
+    return Open(false);
+  }
   bool key(string_t& k) {
     key_ = std::move(k);
     return true;
@@ -113,6 +129,8 @@ class TreeSax {
   }
 
   std::vector<Ctx> stack_;
+  std::size_t array_size_ = 0;  // of the array being opened (-1: indefinite)
+  std::size_t max_nodes_ = 0;   // nodes the input has room for
   std::string key_;
   IntValue int_;
   std::string str_;
@@ -187,8 +205,14 @@ bool TreeSax::Open(bool is_map) {
     case Ctx::kTop:
       if (key_ == "nodes") {
         StartNodes();
-        if (is_map) Bad("nodes is not an array");
-        else next = Ctx::kNodes;
+        if (is_map) {
+          Bad("nodes is not an array");
+        } else {
+          next = Ctx::kNodes;
+          // The count is the encoder's; at most what the input could hold.
+          if (array_size_ != static_cast<std::size_t>(-1))
+            tree_.nodes.reserve(std::min(array_size_, max_nodes_));
+        }
       } else if (key_ == "v") {
         v_seen_ = true;
         v_bad_ = true;
@@ -198,7 +222,7 @@ bool TreeSax::Open(bool is_map) {
       if (!is_map) {
         Bad("node is not a map");
       } else {
-        node_ = NodeFields{};
+        node_.Reset();
         next = Ctx::kNode;
       }
       break;
@@ -331,7 +355,7 @@ bool ValidNodeName(const std::string& name) {
 
 Result<Tree> DecodeTreeStreaming(ByteSpan data) {
   if (!CborDepthOk(data)) return Corrupt("malformed tree: nested too deeply");
-  TreeSax sax;
+  TreeSax sax(data.size());
   try {
     json::sax_parse(data.begin(), data.end(), &sax, json::input_format_t::cbor);
   } catch (const std::exception& e) {
