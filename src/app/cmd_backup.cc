@@ -9,6 +9,7 @@
 
 #include "app/commands.h"
 #include "archiver/archiver.h"
+#include "archiver/prewalk.h"
 #include "snapshot/store.h"
 
 namespace lb::app {
@@ -255,6 +256,14 @@ void RegisterBackup(CLI::App& app, Globals& g, int& exit_code) {
     o.program_version = ProgramVersion();
     o.stdin_name = f->stdin_name;
 
+    // The source is read ahead while the repository is opened (key derivation,
+    // index) and then alongside the walk; see archiver/prewalk.h.
+    std::optional<archiver::Prewalk> prewalk;
+    if (!f->use_stdin && !from_cmd) {
+      prewalk.emplace(o.paths, o.excludes, o.one_file_system);
+      prewalk->Start();
+      o.prewalk = &*prewalk;
+    }
     Session s = OpenLocked(g, false, "backup", {}, Access::kAppend);
     s.repo->set_write_options({level});
     // A pack that was lost must not be deduplicated against: forget its index

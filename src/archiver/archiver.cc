@@ -13,6 +13,7 @@
 #include <optional>
 
 #include "archiver/completion.h"
+#include "archiver/prewalk.h"
 #include "archiver/scanner.h"
 #include "archiver/stat_ahead.h"
 #include "base/budget.h"
@@ -81,16 +82,19 @@ class Walker {
   // in `trie`.
   lb::Result<PendingPtr> ArchiveTrie(const PathTrie& trie, const std::string& abs,
                                      const std::optional<Tree>& parent);
-  // The scanned (not yet pushed) directory `abs`; its subdirectories are pushed.
+  // The scanned (not yet pushed) directory `abs`, whose own metadata is `self`; its
+  // subdirectories are pushed. Its listing comes from the prewalk when it has it.
   lb::Result<PendingPtr> ArchiveDirContents(DirPtr dir, const std::string& abs,
-                                            const Node* parent_node, uint64_t device);
-  // Archives entry `name` of `dir`. Returns nullopt when the entry is skipped. For a
-  // directory, `sub` is set to its pushed PendingDir and the node's subtree is left zero.
-  // With `ahead`, the entry's metadata is ahead->Take(index) instead of a Stat now.
+                                            const Node* parent_node, uint64_t device,
+                                            const fs::Metadata& self);
+  // Archives entry `name` of `dir`, whose metadata is `meta` (an error: warned
+  // about and skipped, or for a `top` entry returned). Returns nullopt when the entry
+  // is skipped. For a directory, `sub` is set to its pushed PendingDir and the
+  // node's subtree is left zero.
   lb::Result<std::optional<Node>> ArchiveEntry(const fs::Dir& dir, const std::string& name,
                                                const std::string& abs, const Node* parent_node,
                                                uint64_t device, bool top, PendingPtr& sub,
-                                               StatAhead* ahead = nullptr, size_t index = 0);
+                                               lb::Result<fs::Metadata> meta);
   // Queues the scanned directory `d` for completion. With `count`, it is counted as a
   // directory of the snapshot, classified against `old` (its node in the parent
   // snapshot, may be null) once its id is known.
@@ -280,10 +284,8 @@ Status Walker::StartFile(const fs::Dir& dir, const std::string& name, const std:
 lb::Result<std::optional<Node>> Walker::ArchiveEntry(const fs::Dir& dir, const std::string& name,
                                                      const std::string& abs,
                                                      const Node* parent_node, uint64_t device,
-                                                     bool top, PendingPtr& sub, StatAhead* ahead,
-                                                     size_t index) {
-  if (!top && opt_.excludes.Matches(abs)) return std::optional<Node>();
-  auto meta = ahead ? ahead->Take(index) : dir.Stat(name, parent_node ? &parent_node->meta : nullptr);
+                                                     bool top, PendingPtr& sub,
+                                                     lb::Result<fs::Metadata> meta) {
   if (!meta.ok()) {
     if (top) return meta.status();
     Warn(abs, meta.status().message());
@@ -309,7 +311,8 @@ lb::Result<std::optional<Node>> Walker::ArchiveEntry(const fs::Dir& dir, const s
                            : nullptr;
       LB_ASSIGN_OR_RETURN(sub, ArchiveDirContents(std::make_shared<const fs::Dir>(
                                                       std::move(opened).value()),
-                                                  abs, pn, top ? node.meta.device : device));
+                                                  abs, pn, top ? node.meta.device : device,
+                                                  node.meta));
     }
     LB_RETURN_IF_ERROR(PushDir(sub, parent_node));
   }
@@ -487,14 +490,17 @@ void Walker::DropPrefetched(const std::vector<Id>& ids) {
 
 lb::Result<Walker::PendingPtr> Walker::ArchiveDirContents(DirPtr dir, const std::string& abs,
                                                           const Node* parent_node,
-                                                          uint64_t device) {
+                                                          uint64_t device,
+                                                          const fs::Metadata& self) {
   auto d = std::make_shared<PendingDir>();
   d->abs = abs;
   if (parent_node) d->old_subtree = parent_node->subtree;
+  std::optional<Prewalk::Listing> listing;
+  if (opt_.prewalk) listing = opt_.prewalk->Take(abs, self.device, self.inode);
   std::optional<Tree> parent_tree;
   if (parent_node && !parent_node->subtree.IsZero() && repo_.HasBlob(parent_node->subtree))
     parent_tree = LoadParentTree(parent_node->subtree);
-  auto names = dir->List();
+  auto names = listing ? lb::Result<std::vector<std::string>>(std::move(listing->names)) : dir->List();
   if (!names.ok()) {
     Warn(abs, names.status().message());
     return d;  // stored as an empty tree
@@ -521,9 +527,10 @@ lb::Result<Walker::PendingPtr> Walker::ArchiveDirContents(DirPtr dir, const std:
   std::vector<const Node*> olds(names->size());
   for (size_t i = 0; i < names->size(); ++i) olds[i] = FindChild(parent_tree, (*names)[i]);
   {
-    // Large directories are lstat()ed by pool helpers ahead of this loop (stat_ahead.h).
+    // Large directories the prewalk did not read are lstat()ed by pool helpers ahead
+    // of this loop (stat_ahead.h).
     std::optional<StatAhead> ahead;
-    if (names->size() >= StatAhead::kMinEntries) {
+    if (!listing && names->size() >= StatAhead::kMinEntries) {
       std::vector<const fs::Metadata*> previous(olds.size());
       for (size_t i = 0; i < olds.size(); ++i) previous[i] = olds[i] ? &olds[i]->meta : nullptr;
       ahead.emplace(*dir, *names, std::move(previous), pool_, std::max(1u, pool_.size() - 1));
@@ -533,10 +540,17 @@ lb::Result<Walker::PendingPtr> Walker::ArchiveDirContents(DirPtr dir, const std:
       const std::string& name = (*names)[i];
       const std::string child_abs = JoinPath(abs, name);
       const Node* old = olds[i];
+      if (opt_.excludes.Matches(child_abs)) continue;
+      const fs::Metadata* previous = old ? &old->meta : nullptr;
+      lb::Result<fs::Metadata> meta =
+          listing ? (listing->stats[i].ok()
+                         ? dir->Complete(name, std::move(listing->stats[i]).value(), previous)
+                         : listing->stats[i].status())
+          : ahead ? ahead->Take(i)
+                  : dir->Stat(name, previous);
       PendingPtr sub;
       LB_ASSIGN_OR_RETURN(std::optional<Node> node,
-                          ArchiveEntry(*dir, name, child_abs, old, device, false, sub,
-                                       ahead ? &*ahead : nullptr, i));
+                          ArchiveEntry(*dir, name, child_abs, old, device, false, sub, std::move(meta)));
       if (!node) continue;
       if (node->meta.type == fs::FileType::kRegular) {
         LB_ASSIGN_OR_RETURN(bool keep, ProcessFile(dir, child_abs, old, *node, *d));
@@ -607,7 +621,8 @@ lb::Result<Walker::PendingPtr> Walker::ArchiveTrie(const PathTrie& trie, const s
     PendingPtr sub;
     if (child.target) {
       LB_ASSIGN_OR_RETURN(std::optional<Node> node,
-                          ArchiveEntry(*dir, name, child_abs, old, 0, true, sub));
+                          ArchiveEntry(*dir, name, child_abs, old, 0, true, sub,
+                                       dir->Stat(name, old ? &old->meta : nullptr)));
       if (node->meta.type == fs::FileType::kRegular) {
         LB_ASSIGN_OR_RETURN(bool keep, ProcessFile(dir, child_abs, old, *node, *d));
         if (!keep) continue;
@@ -663,7 +678,7 @@ lb::Result<Id> Walker::Run(const std::optional<Tree>& parent_root) {
     LB_ASSIGN_OR_RETURN(top, ArchiveDirContents(std::make_shared<const fs::Dir>(
                                                     std::move(dir).value()),
                                                 "/", parent_root ? &fake : nullptr,
-                                                meta.device));
+                                                meta.device, meta));
   } else {
     // Drop targets below other targets: the outer one covers them.
     std::function<void(PathTrie&)> prune = [&](PathTrie& t) {
@@ -675,6 +690,7 @@ lb::Result<Id> Walker::Run(const std::optional<Tree>& parent_root) {
     prune(root);
     LB_ASSIGN_OR_RETURN(top, ArchiveTrie(root, "/", parent_root));
   }
+  if (opt_.prewalk) opt_.prewalk->Stop();  // the walk is done; nothing more to read
   LB_RETURN_IF_ERROR(PushDir(top, nullptr, false));
   LB_RETURN_IF_ERROR(completions_.Drain());
   return top->id;

@@ -27,6 +27,8 @@
 
 namespace lb::archiver {
 
+class Prewalk;
+
 struct Progress {
   uint64_t files = 0;
   uint64_t dirs = 0;
@@ -56,6 +58,9 @@ struct Options {
   std::string stdin_name;
   std::function<void(const Progress&)> on_progress;  // called from the walking thread
   std::function<void(const std::string& path, const std::string& what)> on_warning;
+  // Directories read ahead (prewalk.h), started by the caller with the same paths,
+  // excludes and one_file_system; not owned, must outlive Backup(). Optional.
+  Prewalk* prewalk = nullptr;
   std::string program_version;
   // Called after all data is stored and before the snapshot is written; a non-OK
   // status aborts the backup without a snapshot (e.g. the source command failed).

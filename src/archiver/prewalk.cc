@@ -1,0 +1,218 @@
+#include "archiver/prewalk.h"
+
+#include <algorithm>
+#include <deque>
+
+namespace lb::archiver {
+
+namespace {
+
+std::string Join(const std::string& dir, const std::string& name) {
+  return dir == "/" ? "/" + name : dir + "/" + name;
+}
+
+}  // namespace
+
+bool DfsLess(std::string_view a, std::string_view b) {
+  const size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    const auto x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
+    if (x == y) continue;
+    if (x == '/') return true;
+    if (y == '/') return false;
+    return x < y;
+  }
+  return a.size() < b.size();
+}
+
+namespace {
+
+// Sorted by DfsLess, without paths below another path (the walker does the same).
+std::vector<std::string> Tops(std::vector<std::string> paths) {
+  std::sort(paths.begin(), paths.end(), DfsLess);
+  std::vector<std::string> out;
+  for (std::string& p : paths) {
+    if (!out.empty()) {
+      const std::string& c = out.back();
+      if (p == c || (p.starts_with(c) && (c == "/" || p[c.size()] == '/'))) continue;
+    }
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+}  // namespace
+
+Prewalk::Prewalk(std::vector<std::string> paths, fs::PatternList excludes, bool one_file_system,
+                 size_t max_entries)
+    : tops_(Tops(std::move(paths))),
+      excludes_(std::move(excludes)),
+      one_file_system_(one_file_system),
+      max_entries_(std::max<size_t>(1, max_entries)) {}
+
+Prewalk::~Prewalk() {
+  Stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Prewalk::Start() {
+  if (thread_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    started_ = true;
+    if (tops_.empty()) {
+      finished_ = true;
+      return;
+    }
+    if (!stop_) {
+      position_ = tops_.front();  // claimed before the thread runs: see position_
+      reading_ = true;
+    }
+  }
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Prewalk::Stop() {
+  std::lock_guard<std::mutex> l(mu_);
+  stop_ = true;
+  reading_ = false;
+  cv_.notify_all();
+}
+
+size_t Prewalk::taken() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return taken_;
+}
+
+bool Prewalk::Read(const fs::Dir& dir, const std::string& abs, uint64_t top_device, Listing& out,
+                   std::vector<Sub>& subs) const {
+  auto names = dir.List();
+  if (!names.ok() || names->size() > max_entries_) return false;
+  out.names = std::move(names).value();
+  out.stats.reserve(out.names.size());
+  for (const std::string& name : out.names) {
+    const std::string child = Join(abs, name);
+    if (excludes_.Matches(child)) {
+      out.stats.emplace_back(Status(Code::kNotFound, "excluded"));
+      continue;
+    }
+    out.stats.push_back(dir.StatBasic(name));
+    const auto& st = out.stats.back();
+    if (st.ok() && st->type == fs::FileType::kDirectory &&
+        (!one_file_system_ || st->device == top_device))
+      subs.push_back({name, st->device, st->inode});
+  }
+  return true;
+}
+
+void Prewalk::Run() {
+  // Depth first with an explicit stack, so the next directory is known (and
+  // claimed) when one is published.
+  struct Frame {
+    fs::Dir dir;
+    std::string abs;
+    uint64_t top_device;
+    std::vector<Sub> subs;
+    size_t next = 0;
+  };
+  struct Next {
+    std::string abs;
+    const Frame* parent = nullptr;  // null: a top
+    const Sub* sub = nullptr;
+  };
+  std::deque<Frame> stack;  // references stay valid while frames are pushed
+  size_t top = 0;
+  auto next = [&]() -> std::optional<Next> {
+    while (!stack.empty()) {
+      Frame& f = stack.back();
+      if (f.next < f.subs.size()) {
+        const Sub& s = f.subs[f.next++];
+        return Next{Join(f.abs, s.name), &f, &s};
+      }
+      stack.pop_back();
+    }
+    if (top < tops_.size()) return Next{tops_[top++]};
+    return std::nullopt;
+  };
+  std::optional<Next> cur = next();
+  while (cur) {
+    Listing listing;
+    std::vector<Sub> subs;
+    lb::Result<fs::Dir> dir = Status(Code::kNotFound, "not a directory");
+    uint64_t top_device = 0;
+    if (cur->parent) {
+      dir = cur->parent->dir.OpenDir(cur->sub->name);
+      top_device = cur->parent->top_device;
+      listing.device = cur->sub->device;
+      listing.inode = cur->sub->inode;
+    } else if (cur->abs == "/") {
+      dir = fs::Dir::Open("/");
+      auto self = dir.ok() ? dir->StatBasic(".") : lb::Result<fs::Metadata>(dir.status());
+      if (self.ok()) {
+        top_device = listing.device = self->device;
+        listing.inode = self->inode;
+      } else {
+        dir = self.status();
+      }
+    } else if (const size_t slash = cur->abs.rfind('/'); slash != std::string::npos) {
+      auto parent = fs::Dir::Open(slash == 0 ? "/" : cur->abs.substr(0, slash));
+      const std::string name = cur->abs.substr(slash + 1);
+      auto self = parent.ok() ? parent->StatBasic(name) : lb::Result<fs::Metadata>(parent.status());
+      if (self.ok() && self->type == fs::FileType::kDirectory) {
+        dir = parent->OpenDir(name);
+        top_device = listing.device = self->device;
+        listing.inode = self->inode;
+      }
+    }
+    const bool readable = dir.ok() && Read(*dir, cur->abs, top_device, listing, subs);
+    if (readable) stack.push_back(Frame{std::move(dir).value(), cur->abs, top_device, std::move(subs)});
+    std::optional<Next> following = next();
+    std::unique_lock<std::mutex> l(mu_);
+    const size_t n = listing.names.size();
+    if (readable) cv_.wait(l, [&] { return stop_ || held_ == 0 || held_ + n <= max_entries_; });
+    if (stop_) break;
+    if (readable) {
+      held_ += n;
+      ready_.emplace(cur->abs, std::move(listing));
+    }
+    if (following) position_ = following->abs;  // claimed: see position_
+    reading_ = following.has_value();
+    cv_.notify_all();
+    cur = std::move(following);
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  finished_ = true;
+  reading_ = false;
+  cv_.notify_all();
+}
+
+std::optional<Prewalk::Listing> Prewalk::Take(const std::string& abs, uint64_t device,
+                                              uint64_t inode) {
+  std::unique_lock<std::mutex> l(mu_);
+  if (!started_) return std::nullopt;
+  for (;;) {
+    // The walker has passed these: it will not ask for them. Dropping them makes
+    // room for the prewalk to go on to `abs`.
+    if (!ready_.empty() && DfsLess(ready_.begin()->first, abs)) {
+      do {
+        held_ -= ready_.begin()->second.names.size();
+        ready_.erase(ready_.begin());
+      } while (!ready_.empty() && DfsLess(ready_.begin()->first, abs));
+      cv_.notify_all();
+    }
+    if (auto it = ready_.find(abs); it != ready_.end()) {
+      Listing out = std::move(it->second);
+      held_ -= out.names.size();
+      ready_.erase(it);
+      cv_.notify_all();
+      if (out.device != device || out.inode != inode) return std::nullopt;
+      ++taken_;
+      return out;
+    }
+    if (stop_ || finished_ || DfsLess(abs, position_)) return std::nullopt;  // passed it
+    if (position_ == abs && !reading_) return std::nullopt;                   // could not read it
+    cv_.wait(l);  // it has not got there yet
+  }
+}
+
+}  // namespace lb::archiver
