@@ -542,12 +542,9 @@ lb::Result<Walker::PendingPtr> Walker::ArchiveDirContents(DirPtr dir, const std:
       const Node* old = olds[i];
       if (opt_.excludes.Matches(child_abs)) continue;
       const fs::Metadata* previous = old ? &old->meta : nullptr;
-      lb::Result<fs::Metadata> meta =
-          listing ? (listing->stats[i].ok()
-                         ? dir->Complete(name, std::move(listing->stats[i]).value(), previous)
-                         : listing->stats[i].status())
-          : ahead ? ahead->Take(i)
-                  : dir->Stat(name, previous);
+      lb::Result<fs::Metadata> meta = ahead ? ahead->Take(i) : listing ? listing->Stat(i)
+                                                                       : dir->Stat(name, previous);
+      if (listing && meta.ok()) meta = dir->Complete(name, std::move(meta).value(), previous);
       PendingPtr sub;
       LB_ASSIGN_OR_RETURN(std::optional<Node> node,
                           ArchiveEntry(*dir, name, child_abs, old, device, false, sub, std::move(meta)));

@@ -43,12 +43,47 @@ std::vector<std::string> Tops(std::vector<std::string> paths) {
 
 }  // namespace
 
+lb::Result<fs::Metadata> Prewalk::Listing::Stat(size_t i) const {
+  const Basic& b = basics_.at(i);
+  if (b.failed) {
+    for (const auto& [index, status] : errors_)
+      if (index == i) return status;
+  }
+  fs::Metadata m;
+  m.type = b.type;
+  m.mode = b.mode;
+  m.uid = b.uid;
+  m.gid = b.gid;
+  m.size = b.size;
+  m.mtime_ns = b.mtime_ns;
+  m.atime_ns = b.atime_ns;
+  m.ctime_ns = b.ctime_ns;
+  m.inode = b.inode;
+  m.device = b.device;
+  m.nlink = b.nlink;
+  m.rdev = b.rdev;
+  return m;
+}
+
+void Prewalk::Listing::Add(const lb::Result<fs::Metadata>& st) {
+  if (!st.ok()) {
+    errors_.emplace_back(basics_.size(), st.status());
+    basics_.push_back(Basic{});
+    basics_.back().failed = true;
+    return;
+  }
+  const fs::Metadata& m = *st;
+  basics_.push_back(Basic{m.size, m.inode, m.device, m.nlink, m.rdev, m.mtime_ns, m.atime_ns,
+                          m.ctime_ns, m.mode, m.uid, m.gid, m.type, false});
+}
+
 Prewalk::Prewalk(std::vector<std::string> paths, fs::PatternList excludes, bool one_file_system,
                  size_t max_entries)
     : tops_(Tops(std::move(paths))),
       excludes_(std::move(excludes)),
       one_file_system_(one_file_system),
-      max_entries_(std::max<size_t>(1, max_entries)) {}
+      max_entries_(std::max<size_t>(1, max_entries)),
+      limit_(max_entries_) {}
 
 Prewalk::~Prewalk() {
   Stop();
@@ -89,15 +124,13 @@ bool Prewalk::Read(const fs::Dir& dir, const std::string& abs, uint64_t top_devi
   auto names = dir.List();
   if (!names.ok() || names->size() > max_entries_) return false;
   out.names = std::move(names).value();
-  out.stats.reserve(out.names.size());
   for (const std::string& name : out.names) {
-    const std::string child = Join(abs, name);
-    if (excludes_.Matches(child)) {
-      out.stats.emplace_back(Status(Code::kNotFound, "excluded"));
+    if (!excludes_.empty() && excludes_.Matches(Join(abs, name))) {
+      out.Add(Status(Code::kNotFound, "excluded"));
       continue;
     }
-    out.stats.push_back(dir.StatBasic(name));
-    const auto& st = out.stats.back();
+    const auto st = dir.StatBasic(name);
+    out.Add(st);
     if (st.ok() && st->type == fs::FileType::kDirectory &&
         (!one_file_system_ || st->device == top_device))
       subs.push_back({name, st->device, st->inode});
@@ -169,7 +202,7 @@ void Prewalk::Run() {
     std::optional<Next> following = next();
     std::unique_lock<std::mutex> l(mu_);
     const size_t n = listing.names.size();
-    if (readable) cv_.wait(l, [&] { return stop_ || held_ == 0 || held_ + n <= max_entries_; });
+    if (readable) cv_.wait(l, [&] { return stop_ || held_ == 0 || held_ + n <= limit_; });
     if (stop_) break;
     if (readable) {
       held_ += n;
@@ -190,6 +223,7 @@ std::optional<Prewalk::Listing> Prewalk::Take(const std::string& abs, uint64_t d
                                               uint64_t inode) {
   std::unique_lock<std::mutex> l(mu_);
   if (!started_) return std::nullopt;
+  limit_ = std::min(max_entries_, kWalkingEntries);
   for (;;) {
     // The walker has passed these: it will not ask for them. Dropping them makes
     // room for the prewalk to go on to `abs`.

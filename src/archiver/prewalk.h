@@ -23,9 +23,12 @@
 // `max_entries` entries, and what is below such a directory, are left to the
 // walker.
 //
-// Memory: at most `max_entries` entries (names with their lstat) are held; the
-// prewalk waits while the walker catches up. Listings the walker has passed
-// without taking are dropped.
+// Memory: until the walker takes its first listing at most `max_entries`
+// entries (names with their lstat) are held, then at most kWalkingEntries: what
+// was read while the repository was opened is kept, but a walker slowed down by
+// reading files (a first backup) is not trailed by a large buffer. The prewalk
+// waits while the walker catches up. Listings the walker has passed without
+// taking are dropped.
 //
 // Thread safety: Take() and Stop() may be called from any one thread (the
 // walker) while the prewalk thread runs. The destructor stops and joins it.
@@ -54,12 +57,31 @@ bool DfsLess(std::string_view a, std::string_view b);
 class Prewalk {
  public:
   static constexpr size_t kDefaultMaxEntries = 32 * 1024;
+  static constexpr size_t kWalkingEntries = 4 * 1024;
 
-  struct Listing {
+  class Listing {
+   public:
     uint64_t device = 0, inode = 0;  // of the directory read
     std::vector<std::string> names;  // sorted bytewise, as fs::Dir::List
+
     // fs::Dir::StatBasic of names[i]; an error for excluded names (never used).
-    std::vector<lb::Result<fs::Metadata>> stats;
+    lb::Result<fs::Metadata> Stat(size_t i) const;
+    // Records the StatBasic of the next name.
+    void Add(const lb::Result<fs::Metadata>& st);
+    size_t stats() const { return basics_.size(); }
+
+   private:
+    // What StatBasic fills in, a third of an fs::Metadata (whose strings and
+    // xattrs it leaves empty): up to 32k of these wait for the walker.
+    struct Basic {
+      uint64_t size, inode, device, nlink, rdev;
+      int64_t mtime_ns, atime_ns, ctime_ns;
+      uint32_t mode, uid, gid;
+      fs::FileType type;
+      bool failed;
+    };
+    std::vector<Basic> basics_;
+    std::vector<std::pair<size_t, Status>> errors_;  // by index, for failed ones
   };
 
   // Will read `paths` (absolute, normalised; the named paths themselves are
@@ -107,6 +129,7 @@ class Prewalk {
   std::condition_variable cv_;
   std::map<std::string, Listing, DfsOrder> ready_;
   size_t held_ = 0;        // entries in ready_
+  size_t limit_;           // max_entries_, then kWalkingEntries once the walk began
   // The directory being read, or the last one: the prewalk claims the next
   // directory in the same step that publishes one, so a walker close behind waits
   // for it instead of taking the prewalk for overtaken.
