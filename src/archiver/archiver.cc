@@ -62,6 +62,8 @@ class Walker {
   // The paths warned about, in the order of a depth-first walk.
   std::vector<std::string> Partial() const;
   const Counters& counters() const { return counters_; }
+  // Waits until the trees are stored; the first error storing one.
+  Status WaitForTrees() { return trees_.Wait(); }
 
  private:
   struct PathTrie {
@@ -112,6 +114,8 @@ class Walker {
   Status ChunkStream(const std::function<lb::Result<size_t>(uint64_t, std::span<uint8_t>)>& read,
                      FileJob& job, std::shared_ptr<FileJob> keep);
   void Submit(Bytes chunk, std::shared_ptr<FileJob> job);
+  // Encodes `tree` and returns its id; the pool compresses and stores it
+  // (WaitForTrees waits for that).
   lb::Result<Id> StoreTree(const Tree& tree);
   // Waits for `d`'s file jobs and puts their results into its nodes.
   Status FinishFiles(PendingDir& d);
@@ -170,6 +174,7 @@ class Walker {
   std::vector<std::pair<uint64_t, std::string>> partial_;  // (order, path)
   uint64_t order_ = 0;                                     // even; see NextDirOrder
   CompletionQueue completions_;
+  FileJob trees_;  // the trees StoreTree handed to the pool (only pending and error)
 
  public:
   std::unique_ptr<Scanner> scanner_;  // only when progress is reported
@@ -353,10 +358,26 @@ Status Walker::CompleteDir(PendingDir& d) {
 }
 
 lb::Result<Id> Walker::StoreTree(const Tree& tree) {
-  if (opt_.dry_run) return repo_.BlobId(snapshot::EncodeTree(tree));
-  LB_ASSIGN_OR_RETURN(auto saved, snapshot::SaveTree(repo_, tree));
-  if (saved.second) counters_.tree_blobs++;
-  return saved.first;
+  Bytes raw = snapshot::EncodeTree(tree);
+  const Id id = repo_.BlobId(raw);
+  if (opt_.dry_run) return id;
+  // A re-backup stores a tree for every directory above a changed file: its
+  // compression, sealing and cache copy are kept off the walker's path.
+  const size_t n = raw.size();
+  budget_.Acquire(n);
+  {
+    std::lock_guard<std::mutex> l(trees_.mu);
+    ++trees_.pending;
+  }
+  pool_.Submit([this, id, n, raw = std::move(raw)] {
+    auto r = repo_.SaveBlob(repo::BlobKind::kTree, id, raw);
+    if (r.ok() && r->added) counters_.tree_blobs++;
+    budget_.Release(n);
+    std::lock_guard<std::mutex> l(trees_.mu);
+    if (!r.ok() && trees_.error.ok()) trees_.error = r.status().WithContext("store tree");
+    if (--trees_.pending == 0) trees_.cv.notify_all();
+  });
+  return id;
 }
 
 Status Walker::FinishFiles(PendingDir& d) {
@@ -754,6 +775,7 @@ lb::Result<Result> Backup(repo::Repository& repo, const Options& options, const 
   }
   lb::Result<Id> tree = options.stdin_fd >= 0 ? w.RunStdin(start) : w.Run(parent_root);
   if (!tree.ok()) return tree.status();
+  LB_RETURN_IF_ERROR(w.WaitForTrees());
   if (!options.dry_run) LB_RETURN_IF_ERROR_CTX(repo.Flush(), "flush");
   if (options.before_snapshot) LB_RETURN_IF_ERROR(options.before_snapshot());
 
