@@ -111,7 +111,8 @@ void Prewalk::Stop() {
   std::lock_guard<std::mutex> l(mu_);
   stop_ = true;
   reading_ = false;
-  cv_.notify_all();
+  room_cv_.notify_one();
+  ready_cv_.notify_one();
 }
 
 size_t Prewalk::taken() const {
@@ -202,7 +203,13 @@ void Prewalk::Run() {
     std::optional<Next> following = next();
     std::unique_lock<std::mutex> l(mu_);
     const size_t n = listing.names.size();
-    if (readable) cv_.wait(l, [&] { return stop_ || held_ == 0 || held_ + n <= limit_; });
+    if (readable && held_ != 0 && held_ + n > limit_) {
+      // Full: go on once half the limit is free, so that the walker and the
+      // prewalk do not wake each other for every directory.
+      room_wanted_ = n;
+      room_cv_.wait(l, [&] { return stop_ || held_ == 0 || held_ + n <= limit_ / 2; });
+      room_wanted_ = 0;
+    }
     if (stop_) break;
     if (readable) {
       held_ += n;
@@ -210,13 +217,13 @@ void Prewalk::Run() {
     }
     if (following) position_ = following->abs;  // claimed: see position_
     reading_ = following.has_value();
-    cv_.notify_all();
+    if (walker_waiting_) ready_cv_.notify_one();
     cur = std::move(following);
   }
   std::lock_guard<std::mutex> l(mu_);
   finished_ = true;
   reading_ = false;
-  cv_.notify_all();
+  ready_cv_.notify_one();
 }
 
 std::optional<Prewalk::Listing> Prewalk::Take(const std::string& abs, uint64_t device,
@@ -232,21 +239,27 @@ std::optional<Prewalk::Listing> Prewalk::Take(const std::string& abs, uint64_t d
         held_ -= ready_.begin()->second.names.size();
         ready_.erase(ready_.begin());
       } while (!ready_.empty() && DfsLess(ready_.begin()->first, abs));
-      cv_.notify_all();
+      WakeReaderIfRoom();
     }
     if (auto it = ready_.find(abs); it != ready_.end()) {
       Listing out = std::move(it->second);
       held_ -= out.names.size();
       ready_.erase(it);
-      cv_.notify_all();
+      WakeReaderIfRoom();
       if (out.device != device || out.inode != inode) return std::nullopt;
       ++taken_;
       return out;
     }
     if (stop_ || finished_ || DfsLess(abs, position_)) return std::nullopt;  // passed it
     if (position_ == abs && !reading_) return std::nullopt;                   // could not read it
-    cv_.wait(l);  // it has not got there yet
+    walker_waiting_ = true;  // it has not got there yet
+    ready_cv_.wait(l);
+    walker_waiting_ = false;
   }
+}
+
+void Prewalk::WakeReaderIfRoom() {
+  if (room_wanted_ && (held_ == 0 || held_ + room_wanted_ <= limit_ / 2)) room_cv_.notify_one();
 }
 
 }  // namespace lb::archiver

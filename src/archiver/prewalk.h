@@ -111,6 +111,8 @@ class Prewalk {
     uint64_t device, inode;
   };
   void Run();
+  // Wakes the prewalk waiting for room once half the limit is free (mu_ held).
+  void WakeReaderIfRoom();
   // Lists `dir` and lstat()s its entries into `out`; `subs` gets the directories
   // to enter. False when it could not be listed or is too large.
   bool Read(const fs::Dir& dir, const std::string& abs, uint64_t top_device, Listing& out,
@@ -126,7 +128,10 @@ class Prewalk {
   const size_t max_entries_;
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable room_cv_;   // the prewalk waits for room
+  std::condition_variable ready_cv_;  // the walker waits for the prewalk
+  size_t room_wanted_ = 0;            // entries the waiting prewalk has read
+  bool walker_waiting_ = false;
   std::map<std::string, Listing, DfsOrder> ready_;
   size_t held_ = 0;        // entries in ready_
   size_t limit_;           // max_entries_, then kWalkingEntries once the walk began
