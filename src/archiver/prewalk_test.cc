@@ -180,10 +180,14 @@ TEST_F(PrewalkTest, BackupStoresTheSameTreesWithAndWithoutIt) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   repo::Repository& repo = **r;
   SystemClock clock;
-  auto backup = [&](bool with_prewalk, std::optional<Id> parent) -> Id {
+  auto options = [&] {
     Options o;
     o.paths = {src_ + "/a", src_ + "/b", src_ + "/skip", src_ + "/top", src_ + "/link"};
     o.excludes = fs::PatternList({"g"});
+    return o;
+  };
+  auto backup = [&](bool with_prewalk, std::optional<Id> parent) -> Id {
+    Options o = options();
     o.parent = parent;
     std::optional<Prewalk> pw;
     if (with_prewalk) {
@@ -204,12 +208,7 @@ TEST_F(PrewalkTest, BackupStoresTheSameTreesWithAndWithoutIt) {
   std::ofstream(src_ + "/b/n3") << "other content";
   std::ofstream(src_ + "/a/sub/new") << "new";
   ::chmod((src_ + "/a/f1").c_str(), 0600);
-  auto first = Backup(repo, [&] {
-    Options o;
-    o.paths = {src_ + "/a", src_ + "/b", src_ + "/skip", src_ + "/top", src_ + "/link"};
-    o.excludes = fs::PatternList({"g"});
-    return o;
-  }(), clock);
+  auto first = Backup(repo, options(), clock);
   ASSERT_TRUE(first.ok());
   EXPECT_NE(first->snapshot.tree, plain);
   EXPECT_EQ(backup(true, first->snapshot_id), first->snapshot.tree);
