@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "app/commands.h"
+#include "fs/path.h"
 #include "snapshot/store.h"
 
 namespace lb::app {
@@ -39,9 +40,7 @@ std::string Join(const std::vector<std::string>& v, const char* sep) {
   return out;
 }
 
-std::string JoinPath(const std::string& dir, const std::string& name) {
-  return dir == "/" ? "/" + name : dir + "/" + name;
-}
+using fs::JoinPath;
 
 // Walks the tree below `node` (a directory) calling fn(path, node) in order.
 void Walk(repo::Repository& repo, const Id& tree_id, const std::string& prefix,

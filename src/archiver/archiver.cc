@@ -19,6 +19,7 @@
 #include "base/budget.h"
 #include "base/thread_pool.h"
 #include "fs/dir.h"
+#include "fs/path.h"
 #include "snapshot/store.h"
 
 namespace lb::archiver {
@@ -33,9 +34,7 @@ struct Counters {
       bytes_read{0};
 };
 
-std::string JoinPath(const std::string& dir, const std::string& name) {
-  return dir == "/" ? "/" + name : dir + "/" + name;
-}
+using fs::JoinPath;
 
 bool Unchanged(const Node& old, const fs::Metadata& now) {
   return old.meta.type == fs::FileType::kRegular && old.error.empty() &&

@@ -3,15 +3,11 @@
 #include <algorithm>
 #include <deque>
 
+#include "fs/path.h"
+
 namespace lb::archiver {
 
-namespace {
-
-std::string Join(const std::string& dir, const std::string& name) {
-  return dir == "/" ? "/" + name : dir + "/" + name;
-}
-
-}  // namespace
+using fs::JoinPath;
 
 bool DfsLess(std::string_view a, std::string_view b) {
   const size_t n = std::min(a.size(), b.size());
@@ -126,7 +122,7 @@ bool Prewalk::Read(const fs::Dir& dir, const std::string& abs, uint64_t top_devi
   if (!names.ok() || names->size() > max_entries_) return false;
   out.names = std::move(names).value();
   for (const std::string& name : out.names) {
-    if (!excludes_.empty() && excludes_.Matches(Join(abs, name))) {
+    if (!excludes_.empty() && excludes_.Matches(JoinPath(abs, name))) {
       out.Add(Status(Code::kNotFound, "excluded"));
       continue;
     }
@@ -161,7 +157,7 @@ void Prewalk::Run() {
       Frame& f = stack.back();
       if (f.next < f.subs.size()) {
         const Sub& s = f.subs[f.next++];
-        return Next{Join(f.abs, s.name), &f, &s};
+        return Next{JoinPath(f.abs, s.name), &f, &s};
       }
       stack.pop_back();
     }

@@ -3,14 +3,11 @@
 #include <functional>
 
 #include "fs/dir.h"
+#include "fs/path.h"
 
 namespace lb::archiver {
 
-namespace {
-std::string JoinPath(const std::string& dir, const std::string& name) {
-  return dir == "/" ? "/" + name : dir + "/" + name;
-}
-}  // namespace
+using fs::JoinPath;
 
 Scanner::Scanner(std::vector<std::string> paths, fs::PatternList excludes, bool one_file_system)
     : paths_(std::move(paths)), excludes_(std::move(excludes)), one_file_system_(one_file_system) {

@@ -9,6 +9,7 @@
 
 #include "base/thread_pool.h"
 #include "crypto/crypto.h"
+#include "fs/path.h"
 #include "repo/lock.h"
 #include "snapshot/store.h"
 
@@ -45,9 +46,7 @@ Result<ReadData> ParseReadDataSubset(const std::string& text) {
 
 namespace {
 
-std::string JoinPath(const std::string& dir, const std::string& name) {
-  return dir == "/" ? "/" + name : dir + "/" + name;
-}
+using fs::JoinPath;
 
 uint32_t SliceOf(const Id& id, uint32_t n) {
   uint32_t v = static_cast<uint32_t>(id.b[0]) << 24 | static_cast<uint32_t>(id.b[1]) << 16 |

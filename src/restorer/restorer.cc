@@ -16,6 +16,7 @@
 #include "base/thread_pool.h"
 #include "base/work_share.h"
 #include "fs/dir.h"
+#include "fs/path.h"
 #include "snapshot/store.h"
 
 namespace lb::restorer {
@@ -137,9 +138,7 @@ struct Piece {
   uint64_t offset = 0;  // in the file
 };
 
-std::string JoinPath(const std::string& dir, const std::string& name) {
-  return dir == "/" ? "/" + name : dir + "/" + name;
-}
+using fs::JoinPath;
 
 class Restorer {
  public:
