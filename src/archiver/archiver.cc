@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <future>
@@ -168,8 +169,15 @@ class Walker {
   std::mutex hardlink_mu_;
   std::map<std::pair<uint64_t, uint64_t>, std::shared_ptr<FileJob>> hardlinks_;
   std::unique_ptr<uint8_t[]> read_buf_;  // the walking thread's read window
+  // A parent tree asked for ahead: loaded by whichever comes first, a pool worker
+  // or the walker when it needs the tree before the worker has started on it (the
+  // queue may hold much file work in front of the load).
+  struct PrefetchSlot {
+    std::atomic<bool> claimed{false};
+    std::promise<lb::Result<Tree>> loaded;
+  };
   std::mutex prefetch_mu_;
-  std::unordered_map<Id, std::future<lb::Result<Tree>>, IdHash> prefetched_;
+  std::unordered_map<Id, std::shared_ptr<PrefetchSlot>, IdHash> prefetched_;
   std::vector<std::pair<uint64_t, std::string>> partial_;  // (order, path)
   uint64_t order_ = 0;                                     // even; see NextDirOrder
   CompletionQueue completions_;
@@ -478,34 +486,43 @@ void Walker::ReadSmallFile(const fs::Dir& dir, const std::string& name, const fs
 }
 
 bool Walker::Prefetch(const Id& subtree) {
-  auto promise = std::make_shared<std::promise<lb::Result<Tree>>>();
+  auto slot = std::make_shared<PrefetchSlot>();
   {
     std::lock_guard<std::mutex> l(prefetch_mu_);
     if (prefetched_.count(subtree)) return true;
     if (prefetched_.size() >= kPrefetchWindow) return false;
-    prefetched_.emplace(subtree, promise->get_future());
+    prefetched_.emplace(subtree, slot);
   }
-  pool_.Submit([this, subtree, promise] { promise->set_value(snapshot::LoadTree(repo_, subtree)); });
+  pool_.Submit([this, subtree, slot] {
+    if (!slot->claimed.exchange(true)) slot->loaded.set_value(snapshot::LoadTree(repo_, subtree));
+  });
   return true;
 }
 
 std::optional<Tree> Walker::LoadParentTree(const Id& subtree) {
-  std::future<lb::Result<Tree>> ahead;
+  std::shared_ptr<PrefetchSlot> slot;
   {
     std::lock_guard<std::mutex> l(prefetch_mu_);
     if (auto it = prefetched_.find(subtree); it != prefetched_.end()) {
-      ahead = std::move(it->second);
+      slot = std::move(it->second);
       prefetched_.erase(it);
     }
   }
-  auto t = ahead.valid() ? ahead.get() : snapshot::LoadTree(repo_, subtree);
+  // Waits only for a load already running; one not yet started is done here.
+  auto t = slot && slot->claimed.exchange(true) ? slot->loaded.get_future().get()
+                                                : snapshot::LoadTree(repo_, subtree);
   if (!t.ok()) return std::nullopt;
   return std::move(t).value();
 }
 
 void Walker::DropPrefetched(const std::vector<Id>& ids) {
   std::lock_guard<std::mutex> l(prefetch_mu_);
-  for (const Id& id : ids) prefetched_.erase(id);  // a running load still finishes; its result is dropped
+  for (const Id& id : ids) {
+    auto it = prefetched_.find(id);
+    if (it == prefetched_.end()) continue;
+    it->second->claimed = true;  // a load not yet started is skipped; a running one is dropped
+    prefetched_.erase(it);
+  }
 }
 
 lb::Result<Walker::PendingPtr> Walker::ArchiveDirContents(DirPtr dir, const std::string& abs,
