@@ -62,7 +62,7 @@ std::string Absolute(const std::string& p) {
 int CompressionLevel(const std::string& s) {
   if (s == "off") return 0;
   if (s == "fastest") return 1;
-  if (s == "default" || s == "auto") return 3;
+  if (s == "default" || s == "auto") return repo::kDefaultCompressionLevel;
   if (s == "max") return 19;
   try {
     size_t pos = 0;
@@ -223,7 +223,9 @@ void RegisterBackup(CLI::App& app, Globals& g, int& exit_code) {
   cmd->add_option("--stdin-name", f->stdin_name, "file name for --stdin / --stdin-from-command");
   cmd->add_flag("--stdin-from-command", f->from_command,
                 "back up the output of a command: --stdin-from-command -- CMD ARGS...");
-  cmd->add_option("--compression", f->compression, "off, fastest, default, max, or a zstd level");
+  cmd->add_option("--compression", f->compression,
+                  "off, fastest (zstd level 1), default (level 2), max (level 19), or a zstd "
+                  "level 1-22");
   cmd->callback([&g, f, &exit_code] {
     const bool from_cmd = f->from_command;
     if (from_cmd) {
