@@ -240,29 +240,36 @@ Status Walker::ChunkStream(
     std::shared_ptr<FileJob> keep) {
   (void)job;
   const auto& chunker = repo_.chunker();
-  const size_t max = chunker.params().max_size;
-  const size_t cap = max + (1u << 20);
+  // The window holds the chunk being cut and what was read after it. A chunk's end
+  // is searched for as bytes arrive (chunker::Chunker::Scan), so the window is only
+  // compacted when it is full, moving the one unfinished chunk to its start.
+  const size_t cap = chunker.params().max_size + (1u << 20);
   if (!read_buf_) read_buf_.reset(new uint8_t[cap]);  // once, uninitialised: no per-file zeroing
   uint8_t* const buf = read_buf_.get();
-  size_t len = 0;
+  size_t begin = 0, end = 0;  // read but not yet cut: buf[begin, end)
   uint64_t offset = 0;
   bool eof = false;
+  chunker::Chunker::Scan scan;
   for (;;) {
-    if (!eof && len < max) {
-      LB_ASSIGN_OR_RETURN(size_t n, read(offset, std::span<uint8_t>(buf + len, cap - len)));
-      if (n == 0) eof = true;
-      len += n;
-      offset += n;
-      counters_.bytes_read += n;
-      progress_.bytes += n;
+    const size_t cut = chunker.Next(ByteSpan(buf + begin, end - begin), eof, scan);
+    if (cut > 0) {
+      Submit(Bytes(buf + begin, buf + begin + cut), keep);
+      begin += cut;
+      scan = {};
       continue;
     }
-    if (len == 0) break;
-    size_t cut = chunker.Next(ByteSpan(buf, len), eof);
-    if (cut == 0) continue;  // unreachable: len >= max or eof
-    Submit(Bytes(buf, buf + cut), keep);
-    std::memmove(buf, buf + cut, len - cut);
-    len -= cut;
+    if (eof) break;  // everything is cut
+    if (end == cap) {  // the unfinished chunk is shorter than max_size: room follows
+      std::memmove(buf, buf + begin, end - begin);
+      end -= begin;
+      begin = 0;
+    }
+    LB_ASSIGN_OR_RETURN(size_t n, read(offset, std::span<uint8_t>(buf + end, cap - end)));
+    if (n == 0) eof = true;
+    end += n;
+    offset += n;
+    counters_.bytes_read += n;
+    progress_.bytes += n;
   }
   return Status::Ok();
 }

@@ -50,12 +50,17 @@ Chunker::Chunker(const Params& params, uint64_t seed) : params_(params) {
 }
 
 size_t Chunker::Next(ByteSpan data, bool eof) const {
+  Scan scan;
+  return Next(data, eof, scan);
+}
+
+size_t Chunker::Next(ByteSpan data, bool eof, Scan& scan) const {
   const size_t n = data.size();
   if (n <= params_.min_size) return eof ? n : 0;
   const size_t limit = n < params_.max_size ? n : params_.max_size;
   const size_t normal = limit < params_.avg_size ? limit : params_.avg_size;
-  uint64_t h = 0;
-  size_t i = params_.min_size;
+  uint64_t h = scan.hash;
+  size_t i = scan.pos > params_.min_size ? scan.pos : params_.min_size;
   const uint8_t* p = data.data();
   for (; i < normal; ++i) {
     h = (h << 1) + gear_[p[i]];
@@ -66,7 +71,10 @@ size_t Chunker::Next(ByteSpan data, bool eof) const {
     if ((h & mask_large_) == 0) return i + 1;
   }
   if (limit == params_.max_size) return limit;
-  return eof ? n : 0;
+  if (eof) return n;
+  scan.pos = i;
+  scan.hash = h;
+  return 0;
 }
 
 }  // namespace lb::chunker

@@ -36,6 +36,18 @@ class Chunker {
   // data.size() < max_size). With eof, returns min(data.size(), boundary).
   size_t Next(ByteSpan data, bool eof) const;
 
+  // Where a scan for the end of one chunk stopped for want of data. Zero-initialised
+  // for a new chunk; owned by the caller.
+  struct Scan {
+    size_t pos = 0;   // bytes of the chunk already looked at (0: none yet)
+    uint64_t hash = 0;
+  };
+  // Next for data that arrives piece by piece: `data` is the chunk so far (a longer
+  // prefix of the same bytes on each call) and `scan` carries on where the last call
+  // stopped, so no byte is hashed twice. Returns what Next(data, eof) returns; after
+  // a non-zero return, reset `scan` for the next chunk.
+  size_t Next(ByteSpan data, bool eof, Scan& scan) const;
+
   const Params& params() const { return params_; }
 
  private:

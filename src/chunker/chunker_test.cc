@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <set>
 
@@ -84,6 +85,33 @@ TEST(Chunker, NeedsMoreDataUnlessEof) {
   EXPECT_EQ(c.Next(data, true), 100u);
   Bytes zeros(Small().max_size + 10, 0);
   EXPECT_EQ(c.Next(zeros, false), Small().max_size);
+}
+
+// Fed piece by piece, as a reader fills its buffer, the chunker cuts exactly where
+// it cuts the whole input.
+TEST(Chunker, PiecewiseScanCutsWhereWholeScanCuts) {
+  Chunker c(Small(), 11);
+  Bytes data = RandomBytes(3 << 20, 6);
+  // A run of zeros forces a cut at max_size.
+  std::fill(data.begin() + (1 << 20), data.begin() + (1 << 20) + 2 * Small().max_size, 0);
+  const auto whole = Split(c, data);
+  std::mt19937 rng(3);
+  std::vector<size_t> piecewise;
+  size_t start = 0, have = 0;
+  Chunker::Scan scan;
+  while (start < data.size()) {
+    have = std::min(data.size(), have + 1 + rng() % 20000);
+    const bool eof = have == data.size();
+    for (;;) {
+      size_t cut = c.Next(ByteSpan(data).subspan(start, have - start), eof, scan);
+      if (cut == 0) break;
+      start += cut;
+      piecewise.push_back(start);
+      scan = {};
+      if (start == data.size()) break;
+    }
+  }
+  EXPECT_EQ(piecewise, whole);
 }
 
 TEST(Chunker, ValidateRejectsBadParams) {
