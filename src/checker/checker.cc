@@ -222,7 +222,7 @@ class Checker {
           bad_blobs.push_back(b.id);
           continue;
         }
-        auto plain = repo_.OpenBlob(info, b, ByteSpan(bytes->data() + b.offset, b.length));
+        auto plain = repo_.OpenBlobView(info, b, ByteSpan(bytes->data() + b.offset, b.length));
         if (!plain.ok()) bad_blobs.push_back(b.id);
       }
       std::lock_guard<std::mutex> l(mu);

@@ -86,21 +86,27 @@ Bytes Seal(const Key& key, ByteSpan plaintext, ByteSpan associated) {
 
 Result<Bytes> Open(const Key& key, ByteSpan sealed, ByteSpan associated) {
   if (sealed.size() < kAeadOverhead) return Corrupt("ciphertext too short");
+  Bytes out(sealed.size() - kAeadOverhead);
+  LB_RETURN_IF_ERROR(OpenTo(key, sealed, associated, out.data()));
+  return out;
+}
+
+Status OpenTo(const Key& key, ByteSpan sealed, ByteSpan associated, uint8_t* out) {
+  if (sealed.size() < kAeadOverhead) return Corrupt("ciphertext too short");
   const uint8_t* nonce = sealed.data();
   const uint8_t* ct = nonce + 12;
   const size_t ct_len = sealed.size() - kAeadOverhead;
   const uint8_t* tag = ct + ct_len;
-  Bytes out(ct_len);
   CipherCtx c;
   int len = 0;
   EVP_DecryptInit_ex(c.ctx, EVP_aes_256_gcm(), nullptr, key.data(), nonce);
   if (!associated.empty())
     EVP_DecryptUpdate(c.ctx, nullptr, &len, associated.data(), static_cast<int>(associated.size()));
-  if (ct_len > 0) EVP_DecryptUpdate(c.ctx, out.data(), &len, ct, static_cast<int>(ct_len));
+  if (ct_len > 0) EVP_DecryptUpdate(c.ctx, out, &len, ct, static_cast<int>(ct_len));
   EVP_CIPHER_CTX_ctrl(c.ctx, EVP_CTRL_GCM_SET_TAG, 16, const_cast<uint8_t*>(tag));
-  if (EVP_DecryptFinal_ex(c.ctx, out.data() + ct_len, &len) != 1)
+  if (EVP_DecryptFinal_ex(c.ctx, out + ct_len, &len) != 1)
     return Corrupt("authentication failed (data damaged or wrong key)");
-  return out;
+  return Status::Ok();
 }
 
 Result<Key> DeriveKey(const std::string& password, ByteSpan salt16, uint64_t ops,

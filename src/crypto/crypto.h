@@ -47,6 +47,9 @@ Bytes Seal(const Key& key, ByteSpan plaintext, ByteSpan associated);
 void SealAppend(const Key& key, ByteSpan plaintext, ByteSpan associated, Bytes& out);
 // kCorrupt when the bytes, the tag or the associated data do not match.
 Result<Bytes> Open(const Key& key, ByteSpan sealed, ByteSpan associated);
+// Open into `out`, which must hold sealed.size() - kAeadOverhead bytes (the caller
+// checks sealed.size() >= kAeadOverhead); on an error `out` holds garbage.
+Status OpenTo(const Key& key, ByteSpan sealed, ByteSpan associated, uint8_t* out);
 
 // Argon2id password hashing into a 32-byte key. ops >= 1, mem_bytes >= 8 KiB.
 Result<Key> DeriveKey(const std::string& password, ByteSpan salt16, uint64_t ops,

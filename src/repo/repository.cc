@@ -34,13 +34,19 @@ Result<ByteSpan> Compress(ByteSpan in, int level) {
   return ByteSpan(out.data(), n);
 }
 
-Result<Bytes> Decompress(ByteSpan in, size_t raw_length) {
+// Decompresses into `out`, which holds raw_length bytes.
+Status DecompressTo(ByteSpan in, size_t raw_length, uint8_t* out) {
   static thread_local std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(),
                                                                              ZSTD_freeDCtx);
-  Bytes out(raw_length);
-  size_t n = ZSTD_decompressDCtx(dctx.get(), out.data(), out.size(), in.data(), in.size());
+  size_t n = ZSTD_decompressDCtx(dctx.get(), out, raw_length, in.data(), in.size());
   if (ZSTD_isError(n) || n != raw_length) return Corrupt("blob does not decompress");
-  return out;
+  return Status::Ok();
+}
+
+// A per-thread buffer of at least n bytes: grown when needed, never zeroed again.
+uint8_t* ThreadBuffer(Bytes& buf, size_t n) {
+  if (buf.size() < n) buf.resize(n);
+  return buf.data();
 }
 
 }  // namespace
@@ -452,15 +458,25 @@ Result<crypto::Key> Repository::PackKey(const PackInfo& pack) {
 }
 
 Result<Bytes> Repository::OpenBlob(const PackInfo& pack, const BlobEntry& e, ByteSpan sealed) {
+  LB_ASSIGN_OR_RETURN(ByteSpan plain, OpenBlobView(pack, e, sealed));
+  return Bytes(plain.begin(), plain.end());
+}
+
+Result<ByteSpan> Repository::OpenBlobView(const PackInfo& pack, const BlobEntry& e,
+                                          ByteSpan sealed) {
+  static thread_local Bytes opened, decompressed;
   const std::string what = std::string(BlobKindName(e.kind)) + " blob " + e.id.Short() +
                            " in pack " + pack.id.Short();
   LB_ASSIGN_OR_RETURN_CTX(crypto::Key key, PackKey(pack), what);
-  LB_ASSIGN_OR_RETURN_CTX(Bytes stored, crypto::Open(key, sealed, BlobAd(e.id, e.kind)), what);
-  Bytes plain;
+  if (sealed.size() < crypto::kAeadOverhead) return Corrupt(what + ": ciphertext too short");
+  const size_t stored_len = sealed.size() - crypto::kAeadOverhead;
+  uint8_t* stored = ThreadBuffer(opened, stored_len);
+  LB_RETURN_IF_ERROR_CTX(crypto::OpenTo(key, sealed, BlobAd(e.id, e.kind), stored), what);
+  ByteSpan plain(stored, stored_len);
   if (e.compression == Compression::kZstd) {
-    LB_ASSIGN_OR_RETURN_CTX(plain, Decompress(stored, e.raw_length), what);
-  } else {
-    plain = std::move(stored);
+    uint8_t* raw = ThreadBuffer(decompressed, e.raw_length);
+    LB_RETURN_IF_ERROR_CTX(DecompressTo(plain, e.raw_length, raw), what);
+    plain = ByteSpan(raw, e.raw_length);
   }
   if (plain.size() != e.raw_length) return Corrupt(what + ": wrong length");
   if (BlobId(plain) != e.id) return Corrupt(what + ": content does not match its id");

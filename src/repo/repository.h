@@ -109,6 +109,10 @@ class Repository {
   Result<Bytes> LoadBlob(const Id& id);
   // Decrypts and verifies one blob whose sealed bytes were read by the caller.
   Result<Bytes> OpenBlob(const PackInfo& pack, const BlobEntry& entry, ByteSpan sealed);
+  // OpenBlob into buffers of the calling thread, reused from blob to blob (no
+  // allocation or zeroing per blob; they grow to the largest blob opened). The span
+  // is valid until the same thread's next OpenBlobView or OpenBlob.
+  Result<ByteSpan> OpenBlobView(const PackInfo& pack, const BlobEntry& entry, ByteSpan sealed);
   // Writes the open pack and any index entries not yet written.
   Status Flush();
 

@@ -453,10 +453,15 @@ class Restorer {
       sealed = Corrupt("pack " + pack.id.Short() + " is shorter than its index says");
     for (size_t i = 0; i < run.size();) {
       const repo::BlobEntry& e = run[i].entry;
-      Result<Bytes> plain =
-          sealed.ok() ? repo_.OpenBlob(pack, e, ByteSpan(*sealed).subspan(e.offset - start, e.length))
-                      : Result<Bytes>(sealed.status());
-      if (!plain.ok()) plain = repo_.LoadBlob(e.id);
+      Result<ByteSpan> plain =
+          sealed.ok()
+              ? repo_.OpenBlobView(pack, e, ByteSpan(*sealed).subspan(e.offset - start, e.length))
+              : Result<ByteSpan>(sealed.status());
+      Result<Bytes> loaded = Bytes();
+      if (!plain.ok()) {
+        loaded = repo_.LoadBlob(e.id);
+        plain = loaded.ok() ? Result<ByteSpan>(ByteSpan(*loaded)) : Result<ByteSpan>(loaded.status());
+      }
       // Every piece of this blob (the same chunk in several places) sits next to it.
       for (; i < run.size() && run[i].entry.offset == e.offset; ++i)
         WritePiece(*run[i].job, run[i].offset, plain);
@@ -481,7 +486,7 @@ class Restorer {
     if (job.error.ok()) job.error = st;
   }
 
-  void WritePiece(FileJob& job, uint64_t offset, const Result<Bytes>& plain) {
+  void WritePiece(FileJob& job, uint64_t offset, const Result<ByteSpan>& plain) {
     // Only this piece is left when remaining is 1 (the common case, a file of one
     // chunk): finish through this descriptor. Otherwise close first, so that a
     // close error is recorded before another thread may finish the file.
