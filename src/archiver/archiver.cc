@@ -49,7 +49,7 @@ class Walker {
       : repo_(repo),
         opt_(opt),
         pool_(opt.threads ? opt.threads : ThreadPool::DefaultThreads()),
-        budget_(std::max<size_t>(16u << 20, 2u * repo.config().chunker.max_size)),
+        budget_(BudgetBytes(repo), BudgetBytes(repo) / 4),
         completions_([this](PendingDir& d) { return CompleteDir(d); }, kMaxPendingDirs,
                      kMaxPendingNodes) {}
   // Tasks still queued after an early error use members declared after pool_.
@@ -70,6 +70,12 @@ class Walker {
     std::map<std::string, PathTrie> children;
     bool target = false;
   };
+
+  // Bytes read and not yet stored, at most. When the walker finds it full, it waits
+  // until a quarter is free, then queues a batch (one wake-up per batch, not per file).
+  static size_t BudgetBytes(const repo::Repository& repo) {
+    return std::max<size_t>(16u << 20, 2u * repo.config().chunker.max_size);
+  }
 
   using DirPtr = std::shared_ptr<const fs::Dir>;
   using PendingPtr = std::shared_ptr<PendingDir>;

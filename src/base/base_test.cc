@@ -1,9 +1,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "base/budget.h"
@@ -183,6 +185,28 @@ TEST(BudgetTest, TryAcquireTakesOnlyWhatFits) {
   b.Acquire(3);
   EXPECT_FALSE(b.TryAcquire(1));
   b.Release(3);
+}
+
+// A waiter with a wake slack goes on only when the slack is free as well.
+TEST(BudgetTest, SlackDelaysTheWaiterUntilEnoughIsFree) {
+  Budget b(10, 4);
+  b.Acquire(10);
+  std::atomic<bool> through{false};
+  std::thread waiter([&] {
+    b.Acquire(2);  // needs 2 + 4 free: at most 4 held
+    through = true;
+  });
+  while (b.waiters() == 0) std::this_thread::yield();
+  b.Release(2);  // 8 held: 2 would fit, but not with the slack
+  b.Release(1);  // 7
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(through.load());
+  EXPECT_EQ(b.waiters(), 1u);
+  b.Release(3);  // 4 held
+  waiter.join();
+  EXPECT_TRUE(through.load());
+  EXPECT_FALSE(b.TryAcquire(5));  // 4 + 2 held; 5 more do not fit under 10
+  EXPECT_TRUE(b.TryAcquire(4));
 }
 
 }  // namespace
