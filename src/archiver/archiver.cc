@@ -459,7 +459,9 @@ void Walker::ReadSmallFile(const fs::Dir& dir, const std::string& name, const fs
   // the size shows a file that grew.
   static thread_local Bytes window;
   if (window.size() < meta.size + 1) window.resize(meta.size + 1);
-  auto got = file->ReadFull(0, std::span<uint8_t>(window.data(), meta.size + 1));
+  // A file that still has its lstat() size needs one read: the fstat() below tells
+  // growth after it.
+  auto got = file->ReadFull(0, std::span<uint8_t>(window.data(), meta.size + 1), meta.size);
   if (!got.ok()) {
     job.node_error = got.status().message();
     job.warning = "read failed, content is partial: " + got.status().message();

@@ -5,6 +5,7 @@
 #include <openssl/sha.h>
 #include <sodium.h>
 
+#include <cstring>
 #include <mutex>
 
 namespace lb::crypto {
@@ -61,12 +62,19 @@ struct CipherCtx {
 }  // namespace
 
 void SealAppend(const Key& key, ByteSpan plaintext, ByteSpan associated, Bytes& out) {
+  Nonce nonce;
+  RandomBytes(nonce);
+  SealAppend(key, nonce, plaintext, associated, out);
+}
+
+void SealAppend(const Key& key, const Nonce& nonce_in, ByteSpan plaintext, ByteSpan associated,
+                Bytes& out) {
   const size_t start = out.size();
   out.resize(start + kAeadOverhead + plaintext.size());
   uint8_t* nonce = out.data() + start;
   uint8_t* ct = nonce + 12;
   uint8_t* tag = ct + plaintext.size();
-  RandomBytes({nonce, 12});
+  std::memcpy(nonce, nonce_in.data(), nonce_in.size());
   CipherCtx c;
   int len = 0;
   EVP_EncryptInit_ex(c.ctx, EVP_aes_256_gcm(), nullptr, key.data(), nonce);

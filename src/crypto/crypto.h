@@ -45,6 +45,11 @@ constexpr size_t kAeadOverhead = 12 + 16;
 Bytes Seal(const Key& key, ByteSpan plaintext, ByteSpan associated);
 // Appends the sealed form to `out` (avoids a copy in the pack writer).
 void SealAppend(const Key& key, ByteSpan plaintext, ByteSpan associated, Bytes& out);
+// The same with the caller's nonce, which must never repeat under `key` (the pack
+// writer derives one per blob from a random per-pack base, see PackBuilder).
+using Nonce = std::array<uint8_t, 12>;
+void SealAppend(const Key& key, const Nonce& nonce, ByteSpan plaintext, ByteSpan associated,
+                Bytes& out);
 // kCorrupt when the bytes, the tag or the associated data do not match.
 Result<Bytes> Open(const Key& key, ByteSpan sealed, ByteSpan associated);
 // Open into `out`, which must hold sealed.size() - kAeadOverhead bytes (the caller

@@ -329,12 +329,13 @@ Result<size_t> File::ReadAt(uint64_t offset, std::span<uint8_t> buf) const {
   }
 }
 
-Result<size_t> File::ReadFull(uint64_t offset, std::span<uint8_t> buf) const {
+Result<size_t> File::ReadFull(uint64_t offset, std::span<uint8_t> buf, size_t enough) const {
   size_t done = 0;
   while (done < buf.size()) {
     LB_ASSIGN_OR_RETURN(size_t n, ReadAt(offset + done, buf.subspan(done)));
     if (n == 0) break;
     done += n;
+    if (done >= enough) break;
   }
   return done;
 }

@@ -36,8 +36,11 @@ class File {
   int fd() const { return fd_; }
   // Reads up to buf.size() bytes at offset; returns the count (0 at EOF). Retries EINTR.
   Result<size_t> ReadAt(uint64_t offset, std::span<uint8_t> buf) const;
-  // Reads until buf is full or EOF; returns the count.
-  Result<size_t> ReadFull(uint64_t offset, std::span<uint8_t> buf) const;
+  // Reads until buf is full or EOF; returns the count. With `enough`, also stops once
+  // that many bytes are read (after at least one read): a caller that expects n bytes
+  // and asks for n + 1 to see growth is then spared the read that would return EOF.
+  Result<size_t> ReadFull(uint64_t offset, std::span<uint8_t> buf,
+                          size_t enough = SIZE_MAX) const;
   // Writes all of data at offset.
   Status WriteAt(uint64_t offset, ByteSpan data) const;
   Status Truncate(uint64_t size) const;

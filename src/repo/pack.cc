@@ -55,6 +55,7 @@ Bytes BlobAd(const Id& id, BlobKind kind) {
 PackBuilder::PackBuilder(const DataKey& key, size_t expected_size)
     : key_version_(key.version), pack_key_(crypto::RandomKey()) {
   sealed_key_ = crypto::SealToPublic(key.pair.public_key, pack_key_);
+  crypto::RandomBytes(nonce_base_);
   if (expected_size) data_.reserve(expected_size);
 }
 
@@ -66,7 +67,10 @@ void PackBuilder::Add(const Id& id, BlobKind kind, Compression compression, uint
   e.compression = compression;
   e.offset = static_cast<uint32_t>(data_.size());
   e.raw_length = raw_length;
-  crypto::SealAppend(pack_key_, stored, BlobAd(id, kind), data_);
+  crypto::Nonce nonce = nonce_base_;
+  const uint64_t n = sealed_blobs_++;
+  for (int i = 0; i < 8; ++i) nonce[4 + i] ^= static_cast<uint8_t>(n >> (8 * i));
+  crypto::SealAppend(pack_key_, nonce, stored, BlobAd(id, kind), data_);
   e.length = static_cast<uint32_t>(data_.size() - e.offset);
   entries_.push_back(e);
 }

@@ -67,6 +67,11 @@ class PackBuilder {
  private:
   uint32_t key_version_;
   crypto::Key pack_key_;
+  // Blob i is sealed with nonce_base_ XOR i (in its last 8 bytes): unique under the
+  // pack's own key without a system call per blob; the random base keeps nonces
+  // unique even if a key were ever used twice.
+  crypto::Nonce nonce_base_;
+  uint64_t sealed_blobs_ = 0;
   Bytes sealed_key_;
   Bytes data_;
   std::vector<BlobEntry> entries_;

@@ -331,6 +331,20 @@ class PackTest : public ::testing::Test {
   Bytes pack_;
 };
 
+// Blobs of a pack share its key, so each needs its own AES-GCM nonce; two packs
+// built alike draw different nonce bases.
+TEST_F(PackTest, EveryBlobHasItsOwnNonce) {
+  std::set<Bytes> nonces;
+  for (const BlobEntry& e : info_.blobs)
+    nonces.insert(Bytes(pack_.begin() + e.offset, pack_.begin() + e.offset + 12));
+  EXPECT_EQ(nonces.size(), info_.blobs.size());
+  PackBuilder again(keys_.Current());
+  again.Add(blobs_[1].id, blobs_[1].kind, blobs_[1].comp, 1, blobs_[1].stored);
+  PackInfo info;
+  Bytes pack = again.Finish(info);
+  EXPECT_FALSE(nonces.count(Bytes(pack.begin(), pack.begin() + 12)));
+}
+
 TEST_F(PackTest, BuilderAndHeaderRoundTrip) {
   EXPECT_EQ(info_.id, crypto::Sha256(pack_));
   EXPECT_EQ(info_.size, pack_.size());
