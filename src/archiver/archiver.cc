@@ -117,8 +117,9 @@ class Walker {
                                           const fs::Metadata& meta);
   void ReadSmallFile(const fs::Dir& dir, const std::string& name, const fs::Metadata& meta,
                      FileJob& job);
+  // Reads through `read`, cuts chunks and submits each to `job`.
   Status ChunkStream(const std::function<lb::Result<size_t>(uint64_t, std::span<uint8_t>)>& read,
-                     FileJob& job, std::shared_ptr<FileJob> keep);
+                     const std::shared_ptr<FileJob>& job);
   void Submit(Bytes chunk, std::shared_ptr<FileJob> job);
   // Encodes `tree` and returns its id; the pool compresses and stores it
   // (WaitForTrees waits for that).
@@ -242,9 +243,8 @@ void Walker::Submit(Bytes chunk, std::shared_ptr<FileJob> job) {
 }
 
 Status Walker::ChunkStream(
-    const std::function<lb::Result<size_t>(uint64_t, std::span<uint8_t>)>& read, FileJob& job,
-    std::shared_ptr<FileJob> keep) {
-  (void)job;
+    const std::function<lb::Result<size_t>(uint64_t, std::span<uint8_t>)>& read,
+    const std::shared_ptr<FileJob>& job) {
   const auto& chunker = repo_.chunker();
   // The window holds the chunk being cut and what was read after it. A chunk's end
   // is searched for as bytes arrive (chunker::Chunker::Scan), so the window is only
@@ -259,7 +259,7 @@ Status Walker::ChunkStream(
   for (;;) {
     const size_t cut = chunker.Next(ByteSpan(buf + begin, end - begin), eof, scan);
     if (cut > 0) {
-      Submit(Bytes(buf + begin, buf + begin + cut), keep);
+      Submit(Bytes(buf + begin, buf + begin + cut), job);
       begin += cut;
       scan = {};
       continue;
@@ -286,7 +286,7 @@ Status Walker::StartFile(const fs::Dir& dir, const std::string& name, const std:
   auto file = dir.OpenRead(name);
   if (!file.ok()) return file.status();
   Status st = ChunkStream(
-      [&](uint64_t off, std::span<uint8_t> b) { return file->ReadAt(off, b); }, *job, job);
+      [&](uint64_t off, std::span<uint8_t> b) { return file->ReadAt(off, b); }, job);
   if (!st.ok()) {
     node.error = st.message();
     Warn(abs, "read failed, content is partial: " + st.message());
@@ -766,7 +766,7 @@ lb::Result<Id> Walker::RunStdin(TimeNs mtime) {
           if (errno != EINTR) return ErrnoStatus("read standard input", errno);
         }
       },
-      *job, job));
+      job));
   LB_RETURN_IF_ERROR(job->Wait());
   node.content = job->ids;
   node.meta.size = counters_.bytes_read;
