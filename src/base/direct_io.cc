@@ -1,0 +1,122 @@
+#include "base/direct_io.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+
+namespace lb {
+
+namespace {
+
+constexpr uint64_t kAlign = 4096;  // covers every device's logical block size here
+constexpr size_t kStage = 4u << 20;
+
+struct FreeDeleter {
+  void operator()(uint8_t* p) const { std::free(p); }
+};
+
+// The thread's aligned staging buffer; null when it cannot be allocated.
+uint8_t* Stage() {
+  thread_local std::unique_ptr<uint8_t, FreeDeleter> buf;
+  if (!buf) {
+    void* p = nullptr;
+    if (::posix_memalign(&p, kAlign, kStage) != 0) return nullptr;
+    buf.reset(static_cast<uint8_t*>(p));
+  }
+  return buf.get();
+}
+
+Status PwriteAll(int fd, uint64_t offset, const uint8_t* p, size_t n, const std::string& what) {
+  while (n > 0) {
+    ssize_t w = ::pwrite(fd, p, n, static_cast<off_t>(offset));
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) return ErrnoStatus("write " + what, errno);
+    if (w == 0) return IoError("write " + what + ": no progress");
+    p += w;
+    n -= static_cast<size_t>(w);
+    offset += static_cast<uint64_t>(w);
+  }
+  return Status::Ok();
+}
+
+// Writes the aligned [offset, offset + n) through direct_fd, staged through the
+// aligned buffer. Returns how many bytes it wrote: fewer than n when the file
+// system refused a direct write (EINVAL), and the caller writes the rest.
+Result<size_t> WriteDirect(int direct_fd, uint64_t offset, const uint8_t* p, size_t n,
+                           const std::string& what) {
+  uint8_t* stage = Stage();
+  if (stage == nullptr) return size_t{0};
+  size_t done = 0;
+  while (done < n) {
+    const size_t k = std::min(kStage, n - done);
+    std::memcpy(stage, p + done, k);
+    size_t put = 0;
+    while (put < k) {
+      ssize_t w = ::pwrite(direct_fd, stage + put, k - put, static_cast<off_t>(offset + done + put));
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0 && errno == EINVAL) return done;
+      if (w < 0) return ErrnoStatus("write " + what, errno);
+      // A short direct write ends on a block boundary; anything else is refused.
+      if (w == 0 || w % kAlign != 0) return done + put + static_cast<size_t>(std::max<ssize_t>(w, 0));
+      put += static_cast<size_t>(w);
+    }
+    done += k;
+  }
+  return done;
+}
+
+}  // namespace
+
+int ReopenDirect(int fd, int access) {
+  const std::string path = "/proc/self/fd/" + std::to_string(fd);
+  return ::open(path.c_str(), access | O_DIRECT | O_CLOEXEC);
+}
+
+Status WriteAtDirect(int fd, int direct_fd, uint64_t offset, ByteSpan data, const std::string& what) {
+  const uint64_t end = offset + data.size();
+  const uint64_t a = (offset + kAlign - 1) / kAlign * kAlign;
+  const uint64_t b = end / kAlign * kAlign;
+  if (direct_fd < 0 || a >= b) return PwriteAll(fd, offset, data.data(), data.size(), what);
+  LB_RETURN_IF_ERROR(PwriteAll(fd, offset, data.data(), a - offset, what));
+  LB_ASSIGN_OR_RETURN(size_t direct, WriteDirect(direct_fd, a, data.data() + (a - offset), b - a, what));
+  const uint64_t rest = a + direct;
+  return PwriteAll(fd, rest, data.data() + (rest - offset), end - rest, what);
+}
+
+Result<size_t> ReadAtDirect(int fd, int direct_fd, uint64_t offset, std::span<uint8_t> out,
+                            const std::string& what) {
+  size_t done = 0;
+  uint8_t* stage = direct_fd >= 0 ? Stage() : nullptr;
+  while (stage != nullptr && done < out.size()) {
+    const uint64_t pos = offset + done;
+    const uint64_t a = pos / kAlign * kAlign;
+    const uint64_t want_end = (pos + (out.size() - done) + kAlign - 1) / kAlign * kAlign;
+    const size_t k = static_cast<size_t>(std::min<uint64_t>(kStage, want_end - a));
+    ssize_t r = ::pread(direct_fd, stage, k, static_cast<off_t>(a));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && errno == EINVAL) break;
+    if (r < 0) return ErrnoStatus("read " + what, errno);
+    const uint64_t skip = pos - a;
+    if (static_cast<uint64_t>(r) <= skip) return done;  // end of file
+    const size_t n = std::min(static_cast<size_t>(r - skip), out.size() - done);
+    std::memcpy(out.data() + done, stage + skip, n);
+    done += n;
+    if (static_cast<size_t>(r) < k) return done;  // end of file
+  }
+  while (done < out.size()) {
+    ssize_t r = ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return ErrnoStatus("read " + what, errno);
+    if (r == 0) break;
+    done += static_cast<size_t>(r);
+  }
+  return done;
+}
+
+}  // namespace lb
