@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <random>
 
+#include "base/direct_io.h"
 #include "storage/backend.h"
 
 namespace lb::storage {
@@ -115,7 +116,7 @@ class LocalBackend final : public Backend {
       fd = Fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     }
     if (fd.get() < 0) return ErrnoStatus("create " + tmp, errno);
-    Status st = WriteAll(fd.get(), data, tmp);
+    Status st = Write(fd.get(), h.kind, data, tmp);
     if (st.ok() && ::fsync(fd.get()) != 0) st = ErrnoStatus("fsync " + tmp, errno);
     if (st.ok() && ::close(fd.release()) != 0) st = ErrnoStatus("close " + tmp, errno);
     if (st.ok() && ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, final_path.c_str(),
@@ -138,15 +139,9 @@ class LocalBackend final : public Backend {
       return Corrupt("read beyond end of " + path);
     if (length == 0) length = size - offset;
     Bytes out(length);
-    size_t done = 0;
-    while (done < length) {
-      ssize_t n = ::pread(file.fd->get(), out.data() + done, length - done,
-                          static_cast<off_t>(offset + done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return ErrnoStatus("read " + path, errno);
-      if (n == 0) return Corrupt("short read of " + path);
-      done += static_cast<size_t>(n);
-    }
+    const int direct = length >= kDirectMin && file.direct ? file.direct->get() : -1;
+    LB_ASSIGN_OR_RETURN(size_t done, ReadAtDirect(file.fd->get(), direct, offset, out, path));
+    if (done < length) return Corrupt("short read of " + path);
     return out;
   }
 
@@ -231,15 +226,12 @@ class LocalBackend final : public Backend {
     return result;
   }
 
-  static Status WriteAll(int fd, ByteSpan data, const std::string& what) {
-    size_t done = 0;
-    while (done < data.size()) {
-      ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return ErrnoStatus("write " + what, errno);
-      done += static_cast<size_t>(n);
-    }
-    return Status::Ok();
+  // Packs (written once, read back only by a restore or check) bypass the page
+  // cache where the file system allows it; see base/direct_io.h.
+  static Status Write(int fd, FileKind kind, ByteSpan data, const std::string& what) {
+    const bool bulk = kind == FileKind::kData && data.size() >= kDirectMin;
+    Fd direct(bulk ? ReopenDirect(fd, O_WRONLY) : -1);
+    return WriteAtDirect(fd, direct.get(), 0, data, what);
   }
 
   // Open pack files, kept for the next read of the same pack: a restore or check
@@ -249,6 +241,7 @@ class LocalBackend final : public Backend {
   // fresh open would. Other kinds are opened per read.
   struct OpenFile {
     std::shared_ptr<Fd> fd;
+    std::shared_ptr<Fd> direct;  // packs: O_DIRECT for large reads (null if unsupported)
     uint64_t size = 0;
   };
   static constexpr size_t kKeptPacks = 32;
@@ -266,8 +259,11 @@ class LocalBackend final : public Backend {
     if (fd->get() < 0) return ErrnoStatus("open " + path, errno);
     struct stat st;
     if (::fstat(fd->get(), &st) != 0) return ErrnoStatus("stat " + path, errno);
-    OpenFile file{fd, static_cast<uint64_t>(st.st_size)};
+    OpenFile file{fd, nullptr, static_cast<uint64_t>(st.st_size)};
     if (h.kind == FileKind::kData) {
+      // A restore or check reads a pack once: past the page cache (base/direct_io.h).
+      auto direct = std::make_shared<Fd>(ReopenDirect(fd->get(), O_RDONLY));
+      if (direct->get() >= 0) file.direct = std::move(direct);
       std::lock_guard<std::mutex> l(open_mu_);
       open_.emplace_front(path, file);
       if (open_.size() > kKeptPacks) open_.pop_back();
