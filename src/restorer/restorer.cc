@@ -1,5 +1,6 @@
 #include "restorer/restorer.h"
 
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <unordered_map>
 
 #include "base/budget.h"
+#include "base/direct_io.h"
 #include "base/thread_pool.h"
 #include "base/work_share.h"
 #include "fs/dir.h"
@@ -67,8 +69,9 @@ bool IsZero(const uint8_t* p, size_t n) {
 }
 
 // Writes `data` at `offset`, skipping all-zero aligned blocks so they stay holes.
+// Large runs go through `direct` (O_DIRECT, see base/direct_io.h) when it is open.
 // Returns where the last byte written ends (`offset` when all were skipped).
-Result<uint64_t> WriteSparse(const fs::File& f, uint64_t offset, ByteSpan data) {
+Result<uint64_t> WriteSparse(const fs::File& f, const fs::File& direct, uint64_t offset, ByteSpan data) {
   uint64_t end = offset;
   size_t i = 0;
   while (i < data.size()) {
@@ -83,7 +86,7 @@ Result<uint64_t> WriteSparse(const fs::File& f, uint64_t offset, ByteSpan data) 
       if (IsZero(data.data() + run_end, next - run_end)) break;
       run_end = next;
     }
-    LB_RETURN_IF_ERROR(f.WriteAt(offset + i, data.subspan(i, run_end - i)));
+    LB_RETURN_IF_ERROR(WriteAtDirect(f.fd(), direct.fd(), offset + i, data.subspan(i, run_end - i), "file"));
     i = run_end;
     end = offset + run_end;
   }
@@ -497,7 +500,9 @@ class Restorer {
       auto opened = OpenFile(job);
       if (opened.ok()) {
         f.emplace(std::move(opened).value());
-        auto end = WriteSparse(*f, offset, *plain);
+        // Restored files are not read again soon: large chunks bypass the page cache.
+        fs::File direct(plain->size() >= kDirectMin ? ReopenDirect(f->fd(), O_WRONLY) : -1);
+        auto end = WriteSparse(*f, direct, offset, *plain);
         st = end.status();
         if (end.ok()) {
           uint64_t seen = job.written_end.load();
@@ -577,15 +582,19 @@ class Restorer {
   }
 
   // True when the file `node.name` in `dir` holds exactly the node's chunks.
+  // Large chunks are read past the page cache: what the disk holds, not what a
+  // restore just left in memory.
   Result<bool> Matches(const fs::Dir& dir, const Node& node) {
     LB_ASSIGN_OR_RETURN(fs::File f, dir.OpenRead(node.name));
+    fs::File direct(node.meta.size >= kDirectMin ? ReopenDirect(f.fd(), O_RDONLY) : -1);
     uint64_t offset = 0;
     Bytes buf;
     for (const Id& id : node.content) {
       auto loc = repo_.index().Find(id);
       if (!loc) return NotFound("blob " + id.Short() + " is not in the index");
       buf.resize(loc->entry.raw_length);
-      LB_ASSIGN_OR_RETURN(size_t n, f.ReadFull(offset, buf));
+      const int via = buf.size() >= kDirectMin ? direct.fd() : -1;
+      LB_ASSIGN_OR_RETURN(size_t n, ReadAtDirect(f.fd(), via, offset, buf, "file"));
       if (n != buf.size() || repo_.BlobId(buf) != id) return false;
       offset += n;
     }
