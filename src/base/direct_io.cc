@@ -1,6 +1,7 @@
 #include "base/direct_io.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace lb {
 
@@ -117,6 +119,20 @@ Result<size_t> ReadAtDirect(int fd, int direct_fd, uint64_t offset, std::span<ui
     done += static_cast<size_t>(r);
   }
   return done;
+}
+
+Result<size_t> CachedPages(int fd, uint64_t size) {
+  if (size == 0) return size_t{0};
+  void* p = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) return ErrnoStatus("mmap", errno);
+  std::vector<unsigned char> pages((size + kAlign - 1) / kAlign);
+  const int rc = ::mincore(p, size, pages.data());
+  const int err = errno;
+  ::munmap(p, size);
+  if (rc != 0) return ErrnoStatus("mincore", err);
+  size_t n = 0;
+  for (unsigned char v : pages) n += v & 1;
+  return n;
 }
 
 }  // namespace lb

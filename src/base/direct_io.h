@@ -42,4 +42,8 @@ Status WriteAtDirect(int fd, int direct_fd, uint64_t offset, ByteSpan data, cons
 Result<size_t> ReadAtDirect(int fd, int direct_fd, uint64_t offset, std::span<uint8_t> out,
                             const std::string& what);
 
+// How many 4 KiB pages of the file's first `size` bytes are in the page cache
+// (mmap + mincore; the file is not read). For tests and diagnostics.
+Result<size_t> CachedPages(int fd, uint64_t size);
+
 }  // namespace lb

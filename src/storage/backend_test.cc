@@ -1,12 +1,10 @@
 // The conformance suite (conformance.cc) on the local backend, and local-only tests.
 #include <fcntl.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <random>
-#include <vector>
 
 #include "base/direct_io.h"
 
@@ -63,14 +61,9 @@ TEST(LocalBackend, PacksBypassThePageCache) {
   ASSERT_GE(fd, 0);
   const int direct = ReopenDirect(fd, O_RDONLY);
   auto resident = [&] {
-    void* p = ::mmap(nullptr, pack.size(), PROT_READ, MAP_SHARED, fd, 0);
-    EXPECT_NE(p, MAP_FAILED);
-    std::vector<unsigned char> pages((pack.size() + 4095) / 4096);
-    EXPECT_EQ(::mincore(p, pack.size(), pages.data()), 0);
-    ::munmap(p, pack.size());
-    size_t n = 0;
-    for (unsigned char v : pages) n += v & 1;
-    return n;
+    auto n = CachedPages(fd, pack.size());
+    EXPECT_TRUE(n.ok()) << n.status().ToString();
+    return n.ok() ? *n : SIZE_MAX;
   };
   if (direct >= 0) {
     EXPECT_LE(resident(), 1u) << "only the tail page is cached";
