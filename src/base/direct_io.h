@@ -1,4 +1,5 @@
-// Bulk writes that bypass the page cache (O_DIRECT) where the file system allows it.
+// Bulk writes and reads that bypass the page cache (O_DIRECT) where the file
+// system allows it.
 //
 // Why: a backup writes its packs and a restore its files once and does not read
 // them again soon. Through the page cache every 4 KiB of them costs a freshly
@@ -9,7 +10,8 @@
 // Only the 4 KiB-aligned middle of a write goes direct; its unaligned head and
 // tail go through the ordinary descriptor (a page each), so no page is written
 // both ways and callers need no alignment. File systems without O_DIRECT (tmpfs
-// before Linux 6.6, some FUSE file systems) get ordinary writes throughout.
+// before Linux 6.6, some FUSE file systems) get ordinary I/O throughout. On a
+// network file system a direct write is a synchronous round trip.
 //
 // Thread safety: the functions may be called concurrently (each thread has its
 // own aligned staging buffer, 4 MiB, allocated on first use).
