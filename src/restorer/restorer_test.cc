@@ -305,7 +305,9 @@ TEST_F(RestorerTest, LargeChunksBypassThePageCache) {
   ASSERT_TRUE(cached.ok()) << cached.status().ToString();
   const size_t resident = *cached, pages = bytes.size() / 4096;
   if (direct >= 0) {
-    EXPECT_LT(resident, 32u) << "of " << pages << " pages";
+    // Each chunk leaves at most its edge pages, and a chunk under 256 KiB (only
+    // a file's last: the others are at least 512 KiB) all of its pages.
+    EXPECT_LT(resident, 128u) << "of " << pages << " pages";
     ::close(direct);
   } else {
     EXPECT_EQ(resident, pages) << "no O_DIRECT here: written through the cache";
