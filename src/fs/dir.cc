@@ -16,6 +16,8 @@
 #include <set>
 #include <unordered_map>
 
+#include "base/direct_io.h"
+
 namespace lb::fs {
 namespace {
 
@@ -341,18 +343,7 @@ Result<size_t> File::ReadFull(uint64_t offset, std::span<uint8_t> buf, size_t en
 }
 
 Status File::WriteAt(uint64_t offset, ByteSpan data) const {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::pwrite(fd_, data.data() + done, data.size() - done,
-                         static_cast<off_t>(offset + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus("write", errno);
-    }
-    if (n == 0) return IoError("write: no progress");
-    done += static_cast<size_t>(n);
-  }
-  return Status::Ok();
+  return WriteAtDirect(fd_, /*direct_fd=*/-1, offset, data, "file");
 }
 
 Status File::Truncate(uint64_t size) const {
