@@ -17,7 +17,7 @@ namespace lb {
 namespace {
 
 constexpr uint64_t kAlign = 4096;  // covers every device's logical block size here
-constexpr size_t kStage = 4u << 20;
+constexpr size_t kStage = 1u << 20;
 
 struct FreeDeleter {
   void operator()(uint8_t* p) const { std::free(p); }

@@ -14,7 +14,8 @@
 // network file system a direct write is a synchronous round trip.
 //
 // Thread safety: the functions may be called concurrently (each thread has its
-// own aligned staging buffer, 4 MiB, allocated on first use).
+// own aligned staging buffer, 1 MiB, allocated on first use and kept: 4 MiB
+// buffers on three writing threads showed up in a backup's peak RSS).
 #pragma once
 
 #include <cstdint>
