@@ -19,10 +19,6 @@ namespace {
 constexpr uint64_t kAlign = 4096;  // covers every device's logical block size here
 constexpr size_t kStage = 1u << 20;
 
-struct FreeDeleter {
-  void operator()(uint8_t* p) const { std::free(p); }
-};
-
 // The thread's aligned staging buffer; null when it cannot be allocated.
 uint8_t* Stage() {
   thread_local std::unique_ptr<uint8_t, FreeDeleter> buf;
@@ -47,33 +43,53 @@ Status PwriteAll(int fd, uint64_t offset, const uint8_t* p, size_t n, const std:
   return Status::Ok();
 }
 
-// Writes the aligned [offset, offset + n) through direct_fd, staged through the
-// aligned buffer. Returns how many bytes it wrote: fewer than n when the file
-// system refused a direct write (EINVAL), and the caller writes the rest.
+// Writes the aligned [offset, offset + n) from `src` through direct_fd. Returns
+// how many bytes it wrote: fewer than n when the file system refused a direct
+// write (EINVAL) or wrote a short piece that does not end on a block boundary.
+Result<size_t> PwriteDirect(int direct_fd, uint64_t offset, const uint8_t* src, size_t n,
+                            const std::string& what) {
+  size_t put = 0;
+  while (put < n) {
+    ssize_t w = ::pwrite(direct_fd, src + put, n - put, static_cast<off_t>(offset + put));
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && errno == EINVAL) return put;
+    if (w < 0) return ErrnoStatus("write " + what, errno);
+    // A short direct write ends on a block boundary; anything else is refused.
+    if (w == 0 || w % kAlign != 0) return put + static_cast<size_t>(std::max<ssize_t>(w, 0));
+    put += static_cast<size_t>(w);
+  }
+  return put;
+}
+
+// Writes the aligned [offset, offset + n) through direct_fd: straight from `p`
+// when it is aligned (an AlignedBuffer), else staged through the thread's
+// buffer. Returns how many bytes it wrote (see PwriteDirect); the caller writes
+// the rest.
 Result<size_t> WriteDirect(int direct_fd, uint64_t offset, const uint8_t* p, size_t n,
                            const std::string& what) {
+  if (reinterpret_cast<uintptr_t>(p) % kAlign == 0) return PwriteDirect(direct_fd, offset, p, n, what);
   uint8_t* stage = Stage();
   if (stage == nullptr) return size_t{0};
   size_t done = 0;
   while (done < n) {
     const size_t k = std::min(kStage, n - done);
     std::memcpy(stage, p + done, k);
-    size_t put = 0;
-    while (put < k) {
-      ssize_t w = ::pwrite(direct_fd, stage + put, k - put, static_cast<off_t>(offset + done + put));
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0 && errno == EINVAL) return done;
-      if (w < 0) return ErrnoStatus("write " + what, errno);
-      // A short direct write ends on a block boundary; anything else is refused.
-      if (w == 0 || w % kAlign != 0) return done + put + static_cast<size_t>(std::max<ssize_t>(w, 0));
-      put += static_cast<size_t>(w);
-    }
-    done += k;
+    LB_ASSIGN_OR_RETURN(size_t put, PwriteDirect(direct_fd, offset + done, stage, k, what));
+    done += put;
+    if (put < k) return done;
   }
   return done;
 }
 
 }  // namespace
+
+AlignedBuffer::AlignedBuffer(size_t size, uint64_t offset) : size_(size) {
+  const size_t phase = static_cast<size_t>(offset % kAlign);
+  void* p = nullptr;
+  if (::posix_memalign(&p, kAlign, size + phase) != 0) return;
+  base_.reset(static_cast<uint8_t*>(p));
+  data_ = base_.get() + phase;
+}
 
 int ReopenDirect(int fd, int access) {
   const std::string path = "/proc/self/fd/" + std::to_string(fd);

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Full disk: a backup into a repository on a 30 MiB tmpfs fails cleanly with
 one error line, leaves a repository that passes check once space is freed, and
-the next backup completes.  Needs root (mount); skipped otherwise.
+the next backup completes; a restore onto a full tmpfs fails with one error line
+too (large files are written on the restorer's writer threads).  Needs root
+(mount); skipped otherwise.
 
 Run: python3 tests/e2e/test_fulldisk.py --lifeboat PATH
 """
@@ -82,6 +84,20 @@ class FullDiskTest(lbtest.LBTestCase):
         assert_restores(self, first, small, want_small, msg="old snapshot while the disk is full")
         j = check_json(self, "--read-data")
         self.assertEqual(j["errors"], [])
+
+    def test_restore_into_full_filesystem(self):
+        """The error of a write on a writer thread reaches the user; the repository is untouched."""
+        src = self.path("src")
+        self.lb.init()
+        want = make_random_tree(src, 40 * MiB, seed=6, max_size=4 * MiB)
+        sid = self.lb.backup(src)["snapshot_id"]
+        mnt = self.mount_tmpfs(16)
+        p = self.lb.run(["restore", sid, "--target", os.path.join(mnt, "out")], expect=EXIT_FATAL)
+        self.assertOneLineError(p)
+        self.assertRegex(p.stderr, NO_SPACE_RE, "the error does not say the disk is full")
+        subprocess.run(["mount", "-o", "remount,size=200m", mnt], check=True)
+        assert_restores(self, sid, src, want, target=os.path.join(mnt, "out"),
+                        msg="restore over the partial one after space was freed")
 
 
 if __name__ == "__main__":
