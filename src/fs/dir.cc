@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <set>
@@ -247,9 +248,9 @@ Status RemoveExtraXattrs(const XattrTarget& target, const std::string& name,
   return Status::Ok();
 }
 
-Status SetXattrs(const XattrTarget& target, const std::string& name,
-                 const std::vector<Xattr>& want) {
-  LB_RETURN_IF_ERROR(RemoveExtraXattrs(target, name, want));
+// Sets every xattr of `want` (those outside user.* only where permitted).
+Status SetWantedXattrs(const XattrTarget& target, const std::string& name,
+                       const std::vector<Xattr>& want) {
   for (const Xattr& x : want) {
     if (target.Set(x.name, x.value) == 0) continue;
     int err = errno;
@@ -257,6 +258,12 @@ Status SetXattrs(const XattrTarget& target, const std::string& name,
     return Err("setxattr", name + "' '" + x.name, err);
   }
   return Status::Ok();
+}
+
+Status SetXattrs(const XattrTarget& target, const std::string& name,
+                 const std::vector<Xattr>& want) {
+  LB_RETURN_IF_ERROR(RemoveExtraXattrs(target, name, want));
+  return SetWantedXattrs(target, name, want);
 }
 
 // --- user and group names ---
@@ -371,12 +378,18 @@ Status File::Close() {
   return Status::Ok();
 }
 
-Status File::ApplyMetadata(const Metadata& meta, bool chown, const std::string& name) const {
+Status File::ApplyMetadata(const Metadata& meta, bool chown, const std::string& name,
+                           const Known* known) const {
   // Same order as Dir::ApplyMetadata: chown clears setuid/setgid, chmod rewrites
-  // the ACL mask, every change touches the times.
-  if (chown && ::fchown(fd_, meta.uid, meta.gid) != 0) return Err("chown", name, errno);
-  if (::fchmod(fd_, meta.mode & 07777) != 0) return Err("chmod", name, errno);
-  LB_RETURN_IF_ERROR(SetXattrs(XattrTarget{{}, fd_}, name, meta.xattrs));
+  // the ACL mask, every change touches the times. A known mode without
+  // setuid/setgid bits survives a chown.
+  const uint32_t mode = meta.mode & 07777;
+  const bool owner_known = known && known->uid == meta.uid && known->gid == meta.gid;
+  const bool mode_known = known && known->mode == mode && (mode & 06000) == 0;
+  if (chown && !owner_known && ::fchown(fd_, meta.uid, meta.gid) != 0) return Err("chown", name, errno);
+  if (!mode_known && ::fchmod(fd_, mode) != 0) return Err("chmod", name, errno);
+  const XattrTarget xattrs{{}, fd_};
+  LB_RETURN_IF_ERROR(known ? SetWantedXattrs(xattrs, name, meta.xattrs) : SetXattrs(xattrs, name, meta.xattrs));
   struct timespec times[2] = {FromNs(meta.atime_ns), FromNs(meta.mtime_ns)};
   if (::futimens(fd_, times) != 0) return Err("utimes", name, errno);
   return Status::Ok();
@@ -500,9 +513,13 @@ Result<File> Dir::OpenRead(const std::string& name) const {
   return File(fd);
 }
 
-Status Dir::MakeDir(const std::string& name) const {
+Status Dir::MakeDir(const std::string& name, bool* created) const {
   LB_RETURN_IF_ERROR(CheckName(name, NameUse::kModify));
-  if (::mkdirat(fd_, name.c_str(), 0700) == 0) return Status::Ok();
+  if (created) *created = false;
+  if (::mkdirat(fd_, name.c_str(), 0700) == 0) {
+    if (created) *created = true;
+    return Status::Ok();
+  }
   if (errno != EEXIST) return Err("mkdir", name, errno);
   struct stat st;
   if (!LStat(fd_, name, &st)) return Err("stat", name, errno);
@@ -510,20 +527,28 @@ Status Dir::MakeDir(const std::string& name) const {
   // A file or symlink stands where the directory belongs: replace it.
   LB_RETURN_IF_ERROR(Remove(name));
   if (::mkdirat(fd_, name.c_str(), 0700) != 0) return Err("mkdir", name, errno);
+  if (created) *created = true;
   return Status::Ok();
 }
 
-Result<File> Dir::CreateFile(const std::string& name) const {
+Result<File> Dir::CreateFile(const std::string& name, uint32_t mode, bool* created) const {
   LB_RETURN_IF_ERROR(CheckName(name, NameUse::kEntry));
+  if (created) *created = false;
   // The common case (nothing there yet) costs one call; O_EXCL never follows a
   // symlink and never opens a device or FIFO that is in the way.
-  int fd = ::openat(fd_, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd >= 0) return File(fd);
+  int fd = ::openat(fd_, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+  if (fd >= 0) {
+    if (created) *created = true;
+    return File(fd);
+  }
   if (errno != EEXIST) return Err("create", name, errno);
   struct stat st;
-  if (LStat(fd_, name, &st) && !S_ISREG(st.st_mode)) LB_RETURN_IF_ERROR(Remove(name));
-  fd = ::openat(fd_, name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  const bool replace = LStat(fd_, name, &st) && !S_ISREG(st.st_mode);
+  if (replace) LB_RETURN_IF_ERROR(Remove(name));
+  fd = ::openat(fd_, name.c_str(), O_WRONLY | O_CREAT | (replace ? O_EXCL : O_TRUNC) | O_NOFOLLOW | O_CLOEXEC,
+                mode);
   if (fd < 0) return Err("create", name, errno);
+  if (created) *created = replace;
   return File(fd);
 }
 
@@ -649,5 +674,28 @@ std::string GroupName(uint32_t gid) {
 }
 
 bool IsRoot() { return ::geteuid() == 0; }
+
+std::optional<uint32_t> Umask() {
+  FILE* f = std::fopen("/proc/self/status", "re");
+  if (f == nullptr) return std::nullopt;
+  char line[256];
+  std::optional<uint32_t> mask;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    unsigned v = 0;
+    if (std::sscanf(line, "Umask: %o", &v) == 1) {
+      mask = v & 0777;
+      break;
+    }
+  }
+  std::fclose(f);
+  return mask;
+}
+
+bool Dir::PassesOnAttributes() const {
+  struct stat st;
+  if (::fstat(fd_, &st) != 0 || (st.st_mode & S_ISGID) != 0) return true;
+  if (::fgetxattr(fd_, "system.posix_acl_default", nullptr, 0) >= 0) return true;
+  return errno != ENODATA && errno != ENOTSUP;
+}
 
 }  // namespace lb::fs

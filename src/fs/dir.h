@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,14 @@
 #include "fs/metadata.h"
 
 namespace lb::fs {
+
+// What a file just created is known to hold (see Dir::CreateFile): its owner and
+// mode, and no extended attributes. File::ApplyMetadata skips the calls that
+// would set what is already there.
+struct Known {
+  uint32_t uid = 0, gid = 0;
+  uint32_t mode = 0;  // & 07777
+};
 
 class File {
  public:
@@ -49,8 +58,11 @@ class File {
   Result<Metadata> Stat() const;
   // Dir::ApplyMetadata through the descriptor (no path lookups): owner when
   // `chown`, mode, the exact xattr set, then atime/mtime. Call after the last
-  // write. `name` is only for error messages.
-  Status ApplyMetadata(const Metadata& meta, bool chown, const std::string& name) const;
+  // write. `name` is only for error messages. With `known` (what the file holds
+  // already; the caller vouches for it), an owner or mode that is already right
+  // is not set again, and xattrs are only set, never listed.
+  Status ApplyMetadata(const Metadata& meta, bool chown, const std::string& name,
+                       const Known* known = nullptr) const;
   Status Close();
 
  private:
@@ -100,10 +112,18 @@ class Dir {
   // --- creating (restore) ---
   // mkdirat(name, 0700); an existing directory is fine. Any other existing entry
   // with that name (file, symlink: never followed) is removed and replaced.
-  Status MakeDir(const std::string& name) const;
-  // Creates or truncates a regular file for writing (O_NOFOLLOW, mode 0600).
-  // An existing non-regular entry with that name is removed first.
-  Result<File> CreateFile(const std::string& name) const;
+  // `created` (when given) tells whether this call made the directory.
+  Status MakeDir(const std::string& name, bool* created = nullptr) const;
+  // Creates or truncates a regular file for writing (O_NOFOLLOW; `mode` applies,
+  // less the umask, only to a new file). An existing non-regular entry with that
+  // name is removed first. `created` (when given) tells whether the file is new
+  // (O_EXCL succeeded) rather than an existing one truncated.
+  Result<File> CreateFile(const std::string& name, uint32_t mode = 0600, bool* created = nullptr) const;
+  // True unless new entries here are known to get nothing but the creator's
+  // owner and the umasked mode: false when the directory has neither the setgid
+  // bit (new entries would take its group) nor a default ACL (they would take
+  // it as their ACL). True when that cannot be told.
+  bool PassesOnAttributes() const;
   // Opens an existing regular file for writing without truncating (O_NOFOLLOW).
   Result<File> OpenWrite(const std::string& name) const;
   // symlinkat; an existing entry with that name is removed first.
@@ -134,5 +154,9 @@ std::string GroupName(uint32_t gid);
 
 // True when the process runs with effective uid 0.
 bool IsRoot();
+
+// The process's umask, read without changing it (/proc/self/status); empty when
+// it cannot be read.
+std::optional<uint32_t> Umask();
 
 }  // namespace lb::fs

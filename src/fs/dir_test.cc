@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -127,6 +128,68 @@ TEST_F(DirTest, ChownKeepsSetuid) {
   EXPECT_EQ(got.uid, 12345u);
   EXPECT_EQ(got.gid, 23456u);
   EXPECT_EQ(got.mode, 06755u);
+}
+
+TEST_F(DirTest, CreateFileTellsNewFromTruncated) {
+  bool created = false;
+  auto f = dir_.CreateFile("f", 0640, &created);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_TRUE(created);
+  const auto mask = Umask();
+  ASSERT_TRUE(mask.has_value());
+  EXPECT_EQ(MustStat(dir_, "f").mode, 0640u & ~*mask);
+  ASSERT_TRUE(f->Close().ok());
+  auto again = dir_.CreateFile("f", 0600, &created);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(created) << "an existing file was truncated, not created";
+  ASSERT_TRUE(dir_.MakeSymlink("l", "nowhere").ok());
+  auto replaced = dir_.CreateFile("l", 0600, &created);
+  ASSERT_TRUE(replaced.ok());
+  EXPECT_TRUE(created) << "a symlink in the way is replaced by a new file";
+  ASSERT_TRUE(dir_.MakeDir("d", &created).ok());
+  EXPECT_TRUE(created);
+  ASSERT_TRUE(dir_.MakeDir("d", &created).ok());
+  EXPECT_FALSE(created);
+}
+
+TEST_F(DirTest, UmaskIsReadWithoutChangingIt) {
+  const mode_t old = ::umask(027);
+  EXPECT_EQ(Umask(), std::optional<uint32_t>(027));
+  EXPECT_EQ(::umask(old), 027u);
+}
+
+TEST_F(DirTest, PassesOnAttributesOnlyWithSetgidOrDefaultAcl) {
+  ASSERT_TRUE(dir_.MakeDir("plain").ok());
+  auto plain = dir_.OpenDir("plain");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->PassesOnAttributes());
+  ASSERT_EQ(::chmod((path_ + "/plain").c_str(), 02700), 0);
+  EXPECT_TRUE(plain->PassesOnAttributes()) << "setgid: new entries take the directory's group";
+}
+
+// With a Known state, what already matches is not set again, and the result is
+// still exactly the wanted metadata (including xattrs and a mode that differs).
+TEST_F(DirTest, ApplyMetadataWithKnownStateEndsTheSame) {
+  const auto mask = Umask();
+  ASSERT_TRUE(mask.has_value());
+  for (uint32_t mode : {0644u, 0600u, 0755u, 0444u}) {
+    bool created = false;
+    auto f = dir_.CreateFile("k", 0644, &created);
+    ASSERT_TRUE(f.ok() && created);
+    const Known known{::geteuid(), ::getegid(), 0644u & ~*mask};
+    Metadata want = MustStat(dir_, "k");
+    want.mode = mode;
+    want.mtime_ns = 1234567890123456789;
+    want.xattrs = {{"user.a", "1"}};
+    ASSERT_TRUE(f->ApplyMetadata(want, IsRoot(), "k", &known).ok());
+    ASSERT_TRUE(f->Close().ok());
+    Metadata got = MustStat(dir_, "k");
+    EXPECT_EQ(got.mode, mode);
+    EXPECT_EQ(got.mtime_ns, want.mtime_ns);
+    EXPECT_EQ(got.xattrs, want.xattrs);
+    EXPECT_EQ(got.uid, want.uid);
+    ASSERT_TRUE(dir_.Remove("k").ok());
+  }
 }
 
 TEST_F(DirTest, ApplyMetadataRemovesExtraUserXattr) {

@@ -107,6 +107,10 @@ struct DirCtx {
   std::shared_ptr<const snapshot::Tree> tree;  // this directory's entries, once loaded
   std::shared_ptr<fs::Dir> dir;
   bool materialised = false;  // exists (or would, in dry-run)
+  // Made by this restore below directories that pass nothing on to new entries
+  // (fs::Dir::PassesOnAttributes): a file created in it gets exactly our owner
+  // and the umasked mode it is created with.
+  bool pristine = false;
   std::atomic<size_t> outstanding{1};  // the walk + unfinished files and subdirectories
 };
 
@@ -123,6 +127,8 @@ struct FileJob {
   std::atomic<uint64_t> written_end{0};
   // The descriptor it was created with, kept for its only chunk (see HeldFiles).
   std::optional<fs::File> created;
+  // Set when it was created new in a pristine directory: the metadata it holds.
+  std::optional<fs::Known> known;
   std::mutex mu;                     // guards error
   Status error;  // the first error writing it
 };
@@ -163,6 +169,7 @@ class Restorer {
       auto d = verify_only_ ? fs::Dir::Open(opt_.target) : fs::Dir::OpenOrCreate(opt_.target);
       if (!d.ok()) return d.status().WithContext("target " + opt_.target);
       root->dir = std::make_shared<fs::Dir>(std::move(d).value());
+      root->pristine = !verify_only_ && !root->dir->PassesOnAttributes();
     }
     Status st = RestoreTree(root, snap.tree);
     root.reset();
@@ -204,7 +211,9 @@ class Restorer {
     LB_RETURN_IF_ERROR(Materialise(*c.parent));
     c.materialised = true;
     if (opt_.dry_run) return Status::Ok();
-    if (!verify_only_) LB_RETURN_IF_ERROR(c.parent->dir->MakeDir(c.node->name));
+    bool created = false;
+    if (!verify_only_) LB_RETURN_IF_ERROR(c.parent->dir->MakeDir(c.node->name, &created));
+    c.pristine = created && c.parent->pristine;
     LB_ASSIGN_OR_RETURN(fs::Dir d, c.parent->dir->OpenDir(c.node->name));
     c.dir = std::make_shared<fs::Dir>(std::move(d));
     return Status::Ok();
@@ -364,7 +373,11 @@ class Restorer {
     auto create = [&](size_t begin, size_t end) {
       for (size_t i = starts[begin]; i < starts[end]; ++i) {
         FileJob& job = *jobs[i];
-        auto f = job.dir->dir->CreateFile(job.node->name);
+        bool created = false;
+        const uint32_t mode = CreateMode(job);
+        auto f = job.dir->dir->CreateFile(job.node->name, mode, &created);
+        if (f.ok() && created && job.dir->pristine)
+          job.known = fs::Known{euid_, egid_, umask_ ? mode & ~*umask_ : kUnknownMode};
         if (f.ok() && job.node->content.size() == 1 && held_files_.TryAcquire()) {
           job.created.emplace(std::move(f).value());
           continue;
@@ -375,6 +388,16 @@ class Restorer {
     };
     WorkShare work(starts.size() - 1, 1, create, pool_, pool_.size(), /*urgent=*/true);
     work.Finish();
+  }
+
+  // The mode a file is created with: its own (and owner-write, to be written and
+  // reopened) in a pristine directory when the umask keeps all of it, so that no
+  // chmod is needed after; else 0600. Setuid/setgid/sticky bits are always set by
+  // chmod after the owner.
+  uint32_t CreateMode(const FileJob& job) const {
+    const uint32_t want = job.node->meta.mode & 07777;
+    if (!job.dir->pristine || !umask_ || (want & 07000) != 0 || (want & *umask_) != 0) return 0600;
+    return want | 0200;
   }
 
   // Links the batch's later hardlink names to their first names (created by now).
@@ -573,7 +596,7 @@ class Restorer {
     // Verify before the metadata: reading the file would change its atime.
     if (st.ok() && opt_.verify) st = CheckContent(*job.dir->dir, node, job.abs);
     if (st.ok()) {
-      Status meta = f->ApplyMetadata(node.meta, chown_, node.name);
+      Status meta = f->ApplyMetadata(node.meta, chown_, node.name, job.known ? &*job.known : nullptr);
       if (!meta.ok() && opt_.on_warning) opt_.on_warning(job.abs, "metadata: " + meta.message());
     }
     if (f) {
@@ -644,6 +667,10 @@ class Restorer {
   Budget held_files_{HeldFiles()};  // descriptors kept from creation (FileJob::created)
   Budget verify_in_flight_{128};  // Verify: files queued (each holds its directory)
   bool chown_ = false;
+  // Who new files belong to and the umask (CreateMode, FileJob::known).
+  const uint32_t euid_ = ::geteuid(), egid_ = ::getegid();
+  const std::optional<uint32_t> umask_ = fs::Umask();
+  static constexpr uint32_t kUnknownMode = ~0u;
   Stats stats_;  // walker only
   std::atomic<uint64_t> verified_{0};
   std::map<std::pair<uint64_t, uint64_t>, std::pair<std::shared_ptr<fs::Dir>, std::string>> links_;

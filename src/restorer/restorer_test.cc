@@ -7,6 +7,7 @@
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -314,6 +315,63 @@ TEST_F(RestorerTest, LargeChunksBypassThePageCache) {
   }
   ::close(fd);
   EXPECT_EQ(ReadAll(out), bytes);
+}
+
+
+// Files are created with their own mode where the umask keeps all of it, and
+// chmod, chown and the xattr listing are skipped when what they would set is
+// there already: whatever the umask, every mode, owner and xattr ends exact.
+TEST_F(RestorerTest, ModesOwnersAndXattrsAreExactWhateverTheUmask) {
+  const sfs::path dir = root_ / "modes";
+  sfs::create_directories(dir);
+  const std::vector<std::pair<std::string, mode_t>> files = {
+      {"rw-r--r--", 0644}, {"rw-rw-r--", 0664}, {"r--r--r--", 0444}, {"rw-------", 0600},
+      {"rwxr-xr-x", 0755}, {"setuid", 04755}, {"rwxrwxrwx", 0777}};
+  for (const auto& [name, mode] : files) {
+    std::ofstream(dir / name) << name;
+    ASSERT_EQ(::chmod((dir / name).c_str(), mode), 0);
+  }
+  ASSERT_EQ(::setxattr((dir / "rw-r--r--").c_str(), "user.kept", "v", 1, 0), 0) << std::strerror(errno);
+  const mode_t old_mask = ::umask(022);
+  auto st = BackUpAndRestore(dir);
+  ::umask(old_mask);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  for (const auto& [name, mode] : files) {
+    struct stat a, b;
+    ASSERT_EQ(::lstat((dir / name).c_str(), &a), 0);
+    ASSERT_EQ(::lstat((root_ / "out" / (dir / name).relative_path()).c_str(), &b), 0) << name;
+    EXPECT_EQ(b.st_mode & 07777, mode) << name;
+    EXPECT_EQ(b.st_uid, a.st_uid) << name;
+    EXPECT_EQ(b.st_gid, a.st_gid) << name;
+    EXPECT_EQ(b.st_mtim.tv_sec, a.st_mtim.tv_sec) << name;
+  }
+  char v[8] = {};
+  const sfs::path kept = root_ / "out" / (dir / "rw-r--r--").relative_path();
+  EXPECT_EQ(::getxattr(kept.c_str(), "user.kept", v, sizeof v), 1) << std::strerror(errno);
+  EXPECT_EQ(::getxattr((root_ / "out" / (dir / "rw-rw-r--").relative_path()).c_str(), "user.kept", v, sizeof v),
+            -1);
+}
+
+// A setgid target passes its group on to new entries: the restored files must
+// still get the snapshot's group (chown is not skipped there).
+TEST_F(RestorerTest, SetgidTargetDoesNotLendItsGroup) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give the target another group";
+  const sfs::path out = root_ / "out";
+  sfs::create_directories(out);
+  ASSERT_EQ(::chown(out.c_str(), 0, 54321), 0);
+  ASSERT_EQ(::chmod(out.c_str(), 02755), 0);
+  auto st = RestoreSnapshot();
+  ASSERT_TRUE(st.has_value() && st->ok());
+  size_t n = 0;
+  for (const auto& e : sfs::recursive_directory_iterator(out)) {
+    struct stat a, b;
+    const std::string rel = e.path().string().substr(out.string().size());
+    ASSERT_EQ(::lstat(rel.c_str(), &a), 0) << rel;
+    ASSERT_EQ(::lstat(e.path().c_str(), &b), 0);
+    EXPECT_EQ(b.st_gid, a.st_gid) << e.path();
+    ++n;
+  }
+  EXPECT_GT(n, 400u);
 }
 
 }  // namespace
