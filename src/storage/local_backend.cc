@@ -177,6 +177,10 @@ class LocalBackend final : public Backend {
     const std::string path = PathOf(h);
     if (h.kind == FileKind::kData) Forget(path);
     if (::unlink(path.c_str()) != 0) return ErrnoStatus("remove " + path, errno);
+    // A lock that a crash brings back is a stale lock, as a crash during the
+    // command leaves anyway; skipping its fsync spares a restore's last moment a
+    // device cache flush behind everything it wrote. Other removals are durable.
+    if (h.kind == FileKind::kLock) return Status::Ok();
     return SyncDir(DirOf(h));
   }
 
