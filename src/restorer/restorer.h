@@ -10,9 +10,14 @@
 // taking different directories; then the batch is planned by pack: one
 // thread-pool task per run of nearby blobs in
 // a pack reads that run once, decrypts and decompresses its blobs and writes each
-// (pwrite) to every file and offset that needs it. All-zero blocks are skipped so
-// holes stay holes; metadata (owner, mode, xattrs, times) is applied last, each
-// directory after all of its children. Hardlinked files are restored as hardlinks.
+// (pwrite) to every file and offset that needs it; pieces of 256 KiB or more are
+// copied and handed to two writer threads (direct I/O), so decoding goes on while
+// the device writes. All-zero blocks are skipped so holes stay holes; metadata
+// (owner, mode, xattrs, times) is applied last, each directory after all of its
+// children; a file created new in a directory this restore made (below a target
+// that passes no group or default ACL on) is created with its mode, and only
+// what differs from what it already holds is set. Hardlinked files are restored
+// as hardlinks.
 // A file is open only while a pool thread writes it, except that a file of one
 // chunk keeps the descriptor it was created with until that chunk is written;
 // those descriptors and the directories a batch keeps open are each bounded by a
