@@ -120,7 +120,9 @@ class Walker {
   // Reads through `read`, cuts chunks and submits each to `job`.
   Status ChunkStream(const std::function<lb::Result<size_t>(uint64_t, std::span<uint8_t>)>& read,
                      const std::shared_ptr<FileJob>& job);
-  void Submit(Bytes chunk, std::shared_ptr<FileJob> job);
+  // Copies `chunk` once the budget has room for it (a copy made before waiting
+  // would be one more chunk, up to max_size, in the peak memory).
+  void Submit(ByteSpan chunk, std::shared_ptr<FileJob> job);
   // Encodes `tree` and returns its id; the pool compresses and stores it
   // (WaitForTrees waits for that).
   lb::Result<Id> StoreTree(const Tree& tree);
@@ -211,7 +213,7 @@ std::vector<std::string> Walker::Partial() const {
   return out;
 }
 
-void Walker::Submit(Bytes chunk, std::shared_ptr<FileJob> job) {
+void Walker::Submit(ByteSpan data, std::shared_ptr<FileJob> job) {
   size_t slot;
   {
     std::lock_guard<std::mutex> l(job->mu);
@@ -219,9 +221,9 @@ void Walker::Submit(Bytes chunk, std::shared_ptr<FileJob> job) {
     job->ids.emplace_back();
     ++job->pending;
   }
-  const size_t n = chunk.size();
+  const size_t n = data.size();
   budget_.Acquire(n);
-  pool_.Submit([this, job, slot, n, chunk = std::move(chunk)]() {
+  pool_.Submit([this, job, slot, n, chunk = Bytes(data.begin(), data.end())]() {
     Id id = repo_.BlobId(chunk);
     Status st;
     if (!opt_.dry_run) {
@@ -259,7 +261,7 @@ Status Walker::ChunkStream(
   for (;;) {
     const size_t cut = chunker.Next(ByteSpan(buf + begin, end - begin), eof, scan);
     if (cut > 0) {
-      Submit(Bytes(buf + begin, buf + begin + cut), job);
+      Submit(ByteSpan(buf + begin, cut), job);
       begin += cut;
       scan = {};
       continue;

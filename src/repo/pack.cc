@@ -52,8 +52,9 @@ Bytes BlobAd(const Id& id, BlobKind kind) {
   return ad;
 }
 
-PackBuilder::PackBuilder(const DataKey& key, size_t expected_size)
-    : key_version_(key.version), pack_key_(crypto::RandomKey()) {
+PackBuilder::PackBuilder(const DataKey& key, size_t expected_size, Bytes buffer)
+    : key_version_(key.version), pack_key_(crypto::RandomKey()), data_(std::move(buffer)) {
+  data_.clear();
   sealed_key_ = crypto::SealToPublic(key.pair.public_key, pack_key_);
   crypto::RandomBytes(nonce_base_);
   if (expected_size) data_.reserve(expected_size);
@@ -73,6 +74,14 @@ void PackBuilder::Add(const Id& id, BlobKind kind, Compression compression, uint
   crypto::SealAppend(pack_key_, nonce, stored, BlobAd(id, kind), data_);
   e.length = static_cast<uint32_t>(data_.size() - e.offset);
   entries_.push_back(e);
+}
+
+size_t PackBuilder::FinishedSize() const {
+  return data_.size() + entries_.size() * kEntrySize + crypto::kAeadOverhead + kPackTrailerFixed;
+}
+
+size_t PackBuilder::FinishedSizeWith(size_t stored_length) const {
+  return FinishedSize() + stored_length + crypto::kAeadOverhead + kEntrySize;
 }
 
 Bytes PackBuilder::Finish(PackInfo& info) {

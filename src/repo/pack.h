@@ -53,14 +53,19 @@ Bytes BlobAd(const Id& id, BlobKind kind);
 // Accumulates one pack in memory. Not thread-safe.
 class PackBuilder {
  public:
-  // `expected_size` reserves the buffer once (target pack size plus one blob),
-  // so a pack never reallocates to twice its size.
-  explicit PackBuilder(const DataKey& key, size_t expected_size = 0);
+  // `expected_size` reserves the buffer once (the whole pack file, header and
+  // trailer included), so a pack cut by FinishedSizeWith never reallocates.
+  // `buffer` (any contents; its capacity is what counts) is reused for the pack.
+  explicit PackBuilder(const DataKey& key, size_t expected_size = 0, Bytes buffer = {});
   // Encrypts `stored` (already compressed, if compression says so) into the pack.
   void Add(const Id& id, BlobKind kind, Compression compression, uint32_t raw_length,
            ByteSpan stored);
   size_t size() const { return data_.size(); }
   size_t count() const { return entries_.size(); }
+  // The size of the pack file Finish would return now, and after one more blob
+  // of `stored_length` bytes.
+  size_t FinishedSize() const;
+  size_t FinishedSizeWith(size_t stored_length) const;
   // Appends header and trailer; returns the pack bytes. info.id is filled in.
   Bytes Finish(PackInfo& info);
 

@@ -345,6 +345,30 @@ TEST_F(PackTest, EveryBlobHasItsOwnNonce) {
   EXPECT_FALSE(nonces.count(Bytes(pack.begin(), pack.begin() + 12)));
 }
 
+// The repository cuts packs by FinishedSizeWith, and reserves their buffers by it.
+TEST_F(PackTest, FinishedSizeIsTheSizeOfThePackFile) {
+  std::mt19937_64 rng(7);
+  Bytes reused(100);  // a spare buffer's old contents do not end up in the pack
+  PackBuilder b(keys_.Current(), 4096, std::move(reused));
+  EXPECT_EQ(b.size(), 0u);
+  const size_t empty = b.FinishedSize();
+  for (size_t len : {0, 1, 300, 5000}) {
+    const Bytes stored = RandomBlob(rng, len);
+    const size_t predicted = b.FinishedSizeWith(len);
+    EXPECT_GT(predicted, b.FinishedSize());
+    b.Add(crypto::HmacSha256(keys_.id_key, stored), BlobKind::kData, Compression::kNone,
+          static_cast<uint32_t>(len), stored);
+    EXPECT_EQ(b.FinishedSize(), predicted) << len;
+  }
+  PackInfo info;
+  const size_t predicted = b.FinishedSize();
+  Bytes pack = b.Finish(info);
+  EXPECT_EQ(pack.size(), predicted);
+  EXPECT_EQ(info.size, predicted);
+  EXPECT_LT(empty, predicted);
+  EXPECT_EQ(info.blobs.front().offset, 0u);
+}
+
 TEST_F(PackTest, BuilderAndHeaderRoundTrip) {
   EXPECT_EQ(info_.id, crypto::Sha256(pack_));
   EXPECT_EQ(info_.size, pack_.size());
@@ -773,6 +797,25 @@ class RepoBlobTest : public RepoTest {
   std::vector<SavedBlob> blobs_;
   size_t unique_ = 0;
 };
+
+// A pack is cut before the blob that would take it past pack_size; only a blob
+// larger than a pack makes a larger one. Packs are still filled (about pack_size).
+TEST_F(RepoBlobTest, PacksAreCutBeforeTheyPassPackSize) {
+  Populate();
+  ASSERT_FALSE(HasFailure());
+  const uint64_t pack_size = 64 * 1024;
+  std::vector<uint64_t> sizes;
+  repo_->index().ForEachPack([&](const PackInfo& p) {
+    sizes.push_back(p.size);
+    if (p.blobs.size() > 1) {
+      EXPECT_LE(p.size, pack_size) << p.id.Hex();
+    }
+    EXPECT_EQ(p.size, std::filesystem::file_size(DataPath(dir_, p.id)));
+  });
+  ASSERT_GT(sizes.size(), 32u);
+  std::sort(sizes.begin(), sizes.end());
+  EXPECT_GT(sizes[sizes.size() / 2], pack_size / 2) << "packs are cut far too early";
+}
 
 TEST_F(RepoBlobTest, SaveFlushReopenLoad) {
   Populate();

@@ -314,23 +314,43 @@ Result<SaveResult> Repository::StoreBlob(BlobKind kind, const Id& id, ByteSpan p
   // (AES-GCM runs at several GB/s, so the lock is held briefly); a full pack is
   // taken out and written by the thread that filled it while the others go on
   // with a new one. One open pack instead of one per thread keeps 16 MiB per
-  // thread out of the peak memory.
-  std::unique_ptr<PackBuilder> full;
-  SaveResult r{true, stored.size() + crypto::kAeadOverhead};
-  {
-    std::lock_guard<std::mutex> l(pack_mu_);
-    if (free_packs_.empty())
-      free_packs_.push_back(std::make_unique<PackBuilder>(
-          keys_.Current(), config_.pack_size + config_.chunker.max_size + 4096));
-    PackBuilder& pack = *free_packs_.back();
-    pack.Add(id, kind, comp, static_cast<uint32_t>(plaintext.size()), stored);
-    if (pack.size() >= config_.pack_size) {
-      full = std::move(free_packs_.back());
-      free_packs_.pop_back();
+  // thread out of the peak memory. A pack is cut before the blob that would take
+  // it past pack_size, so its buffer, reserved once at pack_size, never grows
+  // (only a blob larger than a pack makes a larger one). The thread that cuts a
+  // pack writes it before it opens another, so there are never more pack
+  // buffers than threads storing blobs (they are reused, see spare_pack_buffers_).
+  const SaveResult r{true, stored.size() + crypto::kAeadOverhead};
+  for (bool added = false; !added;) {
+    std::unique_ptr<PackBuilder> full;
+    {
+      std::lock_guard<std::mutex> l(pack_mu_);
+      if (!free_packs_.empty() &&
+          free_packs_.back()->FinishedSizeWith(stored.size()) > config_.pack_size) {
+        full = std::move(free_packs_.back());
+        free_packs_.pop_back();
+      } else {
+        if (free_packs_.empty()) free_packs_.push_back(NewPackLocked());
+        PackBuilder& pack = *free_packs_.back();
+        pack.Add(id, kind, comp, static_cast<uint32_t>(plaintext.size()), stored);
+        added = true;
+        if (pack.FinishedSize() >= config_.pack_size) {
+          full = std::move(free_packs_.back());
+          free_packs_.pop_back();
+        }
+      }
     }
+    if (full) LB_RETURN_IF_ERROR(WritePack(std::move(full)));
   }
-  if (full) LB_RETURN_IF_ERROR(WritePack(std::move(full)));
   return r;
+}
+
+std::unique_ptr<PackBuilder> Repository::NewPackLocked() {
+  Bytes buffer;
+  if (!spare_pack_buffers_.empty()) {
+    buffer = std::move(spare_pack_buffers_.back());
+    spare_pack_buffers_.pop_back();
+  }
+  return std::make_unique<PackBuilder>(keys_.Current(), config_.pack_size, std::move(buffer));
 }
 
 Status Repository::WritePack(std::unique_ptr<PackBuilder> pack) {
@@ -340,6 +360,10 @@ Status Repository::WritePack(std::unique_ptr<PackBuilder> pack) {
   Status st = backend_->Save({FileKind::kData, info.id.Hex()}, bytes);
   if (!st.ok() && st.code() != Code::kAlreadyExists)
     return st.WithContext("save pack " + info.id.Short());
+  {
+    std::lock_guard<std::mutex> l(pack_mu_);
+    spare_pack_buffers_.push_back(std::move(bytes));
+  }
   bool write_index = false;
   {
     std::lock_guard<std::mutex> l(index_mu_);
@@ -373,6 +397,10 @@ Status Repository::Flush() {
     packs.swap(free_packs_);
   }
   for (auto& p : packs) LB_RETURN_IF_ERROR(WritePack(std::move(p)));
+  {
+    std::lock_guard<std::mutex> l(pack_mu_);
+    spare_pack_buffers_.clear();  // a long-lived process does not keep them
+  }
   return WritePendingIndex();
 }
 

@@ -192,6 +192,8 @@ class Repository {
   Status LoadIndexFile(const std::string& name, std::vector<std::pair<Id, IndexFile>>& files,
                        std::unordered_set<Id, IdHash>& superseded);
   Status WritePack(std::unique_ptr<PackBuilder> pack);
+  // A new open pack, in a spare buffer when there is one. Needs pack_mu_.
+  std::unique_ptr<PackBuilder> NewPackLocked();
   Status WritePendingIndex();
   Result<SaveResult> StoreBlob(BlobKind kind, const Id& id, ByteSpan plaintext);
   Result<crypto::Key> PackKey(const PackInfo& pack);
@@ -215,6 +217,10 @@ class Repository {
 
   std::mutex pack_mu_;
   std::vector<std::unique_ptr<PackBuilder>> free_packs_;  // the open pack (at most one)
+  // Buffers of written packs, reused by new ones: allocating a pack-sized block
+  // for every pack among the chunks' blocks fragmented the heap, and the peak
+  // RSS of a large backup grew with its length.
+  std::vector<Bytes> spare_pack_buffers_;
 
   std::mutex index_mu_;
   std::vector<PackInfo> unindexed_;
