@@ -479,15 +479,17 @@ class Restorer {
   // its other stored copies and reads once more before calling it damage.
   void WriteRun(const repo::PackInfo& pack, const std::vector<Piece>& run, uint64_t start,
                 uint64_t end) {
-    auto sealed = repo_.backend().Load({storage::FileKind::kData, pack.id.Hex()}, start, end - start);
-    if (sealed.ok() && sealed->size() != end - start)
-      sealed = Corrupt("pack " + pack.id.Short() + " is shorter than its index says");
+    // Reused by this pool thread from run to run: not allocated and zeroed each
+    // time (that was 2-3 % of a restore's CPU time: memset and page faults).
+    static thread_local Bytes buf;
+    const Status read = repo_.backend().LoadInto({storage::FileKind::kData, pack.id.Hex()}, start,
+                                                 end - start, buf);
     for (size_t i = 0; i < run.size();) {
       const repo::BlobEntry& e = run[i].entry;
       Result<ByteSpan> plain =
-          sealed.ok()
-              ? repo_.OpenBlobView(pack, e, ByteSpan(*sealed).subspan(e.offset - start, e.length))
-              : Result<ByteSpan>(sealed.status());
+          read.ok()
+              ? repo_.OpenBlobView(pack, e, ByteSpan(buf.data() + (e.offset - start), e.length))
+              : Result<ByteSpan>(read);
       Result<Bytes> loaded = Bytes();
       if (!plain.ok()) {
         loaded = repo_.LoadBlob(e.id);

@@ -44,6 +44,18 @@ class Backend {
   virtual Status Save(const Handle& h, ByteSpan data) = 0;
   // Reads `length` bytes at `offset`; length 0 means "to the end".
   virtual Result<Bytes> Load(const Handle& h, uint64_t offset = 0, uint64_t length = 0) = 0;
+  // Reads `length` (> 0) bytes at `offset` into the front of `buf`, which is grown
+  // when it is smaller and never shrunk: a buffer reused from read to read is not
+  // allocated and zeroed again (a restore reads every pack range this way). What
+  // follows the `length` bytes is unspecified. Fails like Load, and also when
+  // fewer than `length` bytes could be read. The default goes through Load.
+  virtual Status LoadInto(const Handle& h, uint64_t offset, uint64_t length, Bytes& buf) {
+    Result<Bytes> r = Load(h, offset, length);
+    if (!r.ok()) return r.status();
+    if (r->size() != length) return Corrupt("short read of " + h.name);
+    buf = std::move(r).value();
+    return Status::Ok();
+  }
   virtual Result<uint64_t> Size(const Handle& h) = 0;
   // Calls fn(name, size) for every file of `kind`; stops and returns fn's first error.
   virtual Status List(FileKind kind,

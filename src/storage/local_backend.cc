@@ -131,18 +131,14 @@ class LocalBackend final : public Backend {
   }
 
   Result<Bytes> Load(const Handle& h, uint64_t offset, uint64_t length) override {
-    LB_RETURN_IF_ERROR(CheckName(h));
-    const std::string path = PathOf(h);
-    LB_ASSIGN_OR_RETURN(OpenFile file, Open(h, path));
-    const uint64_t size = file.size;
-    if (offset > size || (length > 0 && offset + length > size))
-      return Corrupt("read beyond end of " + path);
-    if (length == 0) length = size - offset;
-    Bytes out(length);
-    const int direct = length >= kDirectMin && file.direct ? file.direct->get() : -1;
-    LB_ASSIGN_OR_RETURN(size_t done, ReadAtDirect(file.fd->get(), direct, offset, out, path));
-    if (done < length) return Corrupt("short read of " + path);
+    Bytes out;
+    LB_RETURN_IF_ERROR(Read(h, offset, length, out));
     return out;
+  }
+
+  Status LoadInto(const Handle& h, uint64_t offset, uint64_t length, Bytes& buf) override {
+    if (length == 0) return InvalidArgument("LoadInto needs a length");
+    return Read(h, offset, length, buf);
   }
 
   Result<uint64_t> Size(const Handle& h) override {
@@ -185,6 +181,24 @@ class LocalBackend final : public Backend {
   }
 
  private:
+  // Reads [offset, offset + length) (length 0: to the end) into the front of
+  // `buf`, growing it to the length when it is smaller.
+  Status Read(const Handle& h, uint64_t offset, uint64_t length, Bytes& buf) {
+    LB_RETURN_IF_ERROR(CheckName(h));
+    const std::string path = PathOf(h);
+    LB_ASSIGN_OR_RETURN(OpenFile file, Open(h, path));
+    const uint64_t size = file.size;
+    if (offset > size || (length > 0 && offset + length > size))
+      return Corrupt("read beyond end of " + path);
+    if (length == 0) length = size - offset;
+    if (buf.size() < length) buf.resize(length);
+    const int direct = length >= kDirectMin && file.direct ? file.direct->get() : -1;
+    LB_ASSIGN_OR_RETURN(size_t done, ReadAtDirect(file.fd->get(), direct, offset,
+                                                  std::span<uint8_t>(buf.data(), length), path));
+    if (done < length) return Corrupt("short read of " + path);
+    return Status::Ok();
+  }
+
   static Status CheckName(const Handle& h) {
     if (!ValidFileName(h.name))
       return InvalidArgument("invalid file name '" + h.name + "'");

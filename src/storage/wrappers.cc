@@ -43,6 +43,9 @@ class RetryingBackend final : public Backend {
     if (!st.ok()) return st;
     return out;
   }
+  Status LoadInto(const Handle& h, uint64_t offset, uint64_t length, Bytes& buf) override {
+    return Retry([&] { return inner_->LoadInto(h, offset, length, buf); });
+  }
   Result<uint64_t> Size(const Handle& h) override {
     Result<uint64_t> out = uint64_t{0};
     Status st = Retry([&] {
@@ -115,6 +118,9 @@ class LimitingBackend final : public Backend {
   Result<Bytes> Load(const Handle& h, uint64_t offset, uint64_t length) override {
     return Limited([&] { return inner_->Load(h, offset, length); });
   }
+  Status LoadInto(const Handle& h, uint64_t offset, uint64_t length, Bytes& buf) override {
+    return Limited([&] { return inner_->LoadInto(h, offset, length, buf); });
+  }
   Result<uint64_t> Size(const Handle& h) override {
     return Limited([&] { return inner_->Size(h); });
   }
@@ -155,6 +161,11 @@ class MeteredBackend final : public Backend {
     Count(m_->loads, r.status()).IgnoreError();
     if (r.ok()) m_->bytes_down += r->size();
     return r;
+  }
+  Status LoadInto(const Handle& h, uint64_t offset, uint64_t length, Bytes& buf) override {
+    Status st = Count(m_->loads, inner_->LoadInto(h, offset, length, buf));
+    if (st.ok()) m_->bytes_down += length;
+    return st;
   }
   Result<uint64_t> Size(const Handle& h) override {
     auto r = inner_->Size(h);
@@ -248,6 +259,9 @@ class CircuitBreakerBackend final : public Backend {
   }
   Result<Bytes> Load(const Handle& h, uint64_t offset, uint64_t length) override {
     return Guard([&] { return inner_->Load(h, offset, length); });
+  }
+  Status LoadInto(const Handle& h, uint64_t offset, uint64_t length, Bytes& buf) override {
+    return Guard([&] { return inner_->LoadInto(h, offset, length, buf); });
   }
   Result<uint64_t> Size(const Handle& h) override {
     return Guard([&] { return inner_->Size(h); });

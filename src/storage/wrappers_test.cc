@@ -113,15 +113,17 @@ TEST_F(WrappersTest, CorruptFirstReadOnlyOnce) {
   EXPECT_EQ(ToString(*second), "hello world");
 }
 
-// The conformance suite holds through the limiting and metered wrappers (stacked:
-// one instantiation keeps the unit run short).
+// The conformance suite holds through the retrying, limiting, metered and circuit
+// breaker wrappers (stacked: one instantiation keeps the unit run short).
 INSTANTIATE_TEST_SUITE_P(Wrappers, BackendConformance,
-                         ::testing::Values(Factory{"limiting_metered",
+                         ::testing::Values(Factory{"retrying_limiting_metered_breaker",
                                                    [](const std::string& s) {
-                                                     return NewLimitingBackend(
-                                                         NewMeteredBackend(NewLocalBackend(s + "/repo"),
-                                                                           std::make_shared<Meter>()),
-                                                         2);
+                                                     return NewRetryingBackend(NewLimitingBackend(
+                                                         NewMeteredBackend(
+                                                             NewCircuitBreakerBackend(
+                                                                 NewLocalBackend(s + "/repo")),
+                                                             std::make_shared<Meter>()),
+                                                         2));
                                                    }}),
                          FactoryName);
 
