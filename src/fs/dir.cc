@@ -513,10 +513,10 @@ Result<File> Dir::OpenRead(const std::string& name) const {
   return File(fd);
 }
 
-Status Dir::MakeDir(const std::string& name, bool* created) const {
+Status Dir::MakeDir(const std::string& name, bool* created, uint32_t mode) const {
   LB_RETURN_IF_ERROR(CheckName(name, NameUse::kModify));
   if (created) *created = false;
-  if (::mkdirat(fd_, name.c_str(), 0700) == 0) {
+  if (::mkdirat(fd_, name.c_str(), mode) == 0) {
     if (created) *created = true;
     return Status::Ok();
   }
@@ -526,7 +526,7 @@ Status Dir::MakeDir(const std::string& name, bool* created) const {
   if (S_ISDIR(st.st_mode)) return Status::Ok();
   // A file or symlink stands where the directory belongs: replace it.
   LB_RETURN_IF_ERROR(Remove(name));
-  if (::mkdirat(fd_, name.c_str(), 0700) != 0) return Err("mkdir", name, errno);
+  if (::mkdirat(fd_, name.c_str(), mode) != 0) return Err("mkdir", name, errno);
   if (created) *created = true;
   return Status::Ok();
 }
@@ -632,25 +632,37 @@ Status Dir::Remove(const std::string& name) const {
   return Status::Ok();
 }
 
-Status Dir::ApplyMetadata(const std::string& name, const Metadata& meta, bool chown) const {
+Status Dir::ApplyMetadata(const std::string& name, const Metadata& meta, bool chown,
+                          const Known* known) const {
   LB_RETURN_IF_ERROR(CheckName(name, NameUse::kModify));
-  struct stat st;
-  if (!LStat(fd_, name, &st)) return Err("stat", name, errno);
-  const bool is_link = S_ISLNK(st.st_mode);
-  // chown first: it clears setuid/setgid, which chmod then sets again.
-  if (chown && ::fchownat(fd_, name.c_str(), meta.uid, meta.gid, AT_SYMLINK_NOFOLLOW) != 0) {
+  bool is_link = meta.type == FileType::kSymlink;  // known: the caller made it so
+  if (known == nullptr) {
+    struct stat st;
+    if (!LStat(fd_, name, &st)) return Err("stat", name, errno);
+    is_link = S_ISLNK(st.st_mode);
+  }
+  // chown first: it clears setuid/setgid, which chmod then sets again. A known
+  // mode without setuid/setgid bits survives a chown (as in File::ApplyMetadata).
+  const uint32_t mode = meta.mode & 07777;
+  const bool owner_known = known && known->uid == meta.uid && known->gid == meta.gid;
+  const bool mode_known = known && known->mode == mode && (mode & 06000) == 0;
+  if (chown && !owner_known &&
+      ::fchownat(fd_, name.c_str(), meta.uid, meta.gid, AT_SYMLINK_NOFOLLOW) != 0) {
     return Err("chown", name, errno);
   }
-  if (!is_link) {
-    const mode_t mode = meta.mode & 07777;
+  if (!is_link && !mode_known) {
     int rc = ::fchmodat(fd_, name.c_str(), mode, AT_SYMLINK_NOFOLLOW);
     if (rc != 0 && (errno == ENOTSUP || errno == ENOSYS)) {
       rc = ::fchmodat(fd_, name.c_str(), mode, 0);  // checked above: not a symlink
     }
     if (rc != 0) return Err("chmod", name, errno);
   }
-  // After chmod, which rewrites the ACL mask.
-  LB_RETURN_IF_ERROR(SetXattrs(XattrTarget{ProcPath(fd_, name)}, name, meta.xattrs));
+  // After chmod, which rewrites the ACL mask. A known entry has no xattrs to list.
+  if (known == nullptr) {
+    LB_RETURN_IF_ERROR(SetXattrs(XattrTarget{ProcPath(fd_, name)}, name, meta.xattrs));
+  } else if (!meta.xattrs.empty()) {
+    LB_RETURN_IF_ERROR(SetWantedXattrs(XattrTarget{ProcPath(fd_, name)}, name, meta.xattrs));
+  }
   // Times last: every change above touches them.
   struct timespec times[2] = {FromNs(meta.atime_ns), FromNs(meta.mtime_ns)};
   if (::utimensat(fd_, name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {

@@ -25,9 +25,9 @@
 
 namespace lb::fs {
 
-// What a file just created is known to hold (see Dir::CreateFile): its owner and
-// mode, and no extended attributes. File::ApplyMetadata skips the calls that
-// would set what is already there.
+// What an entry just created is known to hold (see Dir::CreateFile, MakeDir,
+// MakeSymlink): its owner and mode, and no extended attributes. ApplyMetadata
+// skips the calls that would set what is already there.
 struct Known {
   uint32_t uid = 0, gid = 0;
   uint32_t mode = 0;  // & 07777
@@ -110,10 +110,11 @@ class Dir {
   Result<File> OpenRead(const std::string& name) const;
 
   // --- creating (restore) ---
-  // mkdirat(name, 0700); an existing directory is fine. Any other existing entry
-  // with that name (file, symlink: never followed) is removed and replaced.
-  // `created` (when given) tells whether this call made the directory.
-  Status MakeDir(const std::string& name, bool* created = nullptr) const;
+  // mkdirat(name, mode) (less the umask); an existing directory is fine (and
+  // keeps its mode). Any other existing entry with that name (file, symlink:
+  // never followed) is removed and replaced. `created` (when given) tells
+  // whether this call made the directory.
+  Status MakeDir(const std::string& name, bool* created = nullptr, uint32_t mode = 0700) const;
   // Creates or truncates a regular file for writing (O_NOFOLLOW; `mode` applies,
   // less the umask, only to a new file). An existing non-regular entry with that
   // name is removed first. `created` (when given) tells whether the file is new
@@ -140,8 +141,12 @@ class Dir {
   // Applies owner (only when `chown` is true: root, or ids equal to ours), mode,
   // xattrs (the exact set: extra user.* xattrs are removed), then atime/mtime, to
   // `name` without following symlinks. Mode is not applied to symlinks. Failures
-  // to set security/trusted/system xattrs without privilege are skipped.
-  Status ApplyMetadata(const std::string& name, const Metadata& meta, bool chown) const;
+  // to set security/trusted/system xattrs without privilege are skipped. With
+  // `known` (what the entry holds already, and that it is of meta.type: the
+  // caller made it and vouches for it), it is not stat'ed, an owner or mode that
+  // is already right is not set again, and xattrs are only set, never listed.
+  Status ApplyMetadata(const std::string& name, const Metadata& meta, bool chown,
+                       const Known* known = nullptr) const;
 
  private:
   explicit Dir(int fd) : fd_(fd) {}

@@ -192,6 +192,38 @@ TEST_F(DirTest, ApplyMetadataWithKnownStateEndsTheSame) {
   }
 }
 
+// The same through the directory, for a directory made with a mode and a symlink.
+TEST_F(DirTest, DirApplyMetadataWithKnownStateEndsTheSame) {
+  const auto mask = Umask();
+  ASSERT_TRUE(mask.has_value());
+  for (uint32_t mode : {0755u, 0700u, 0555u, 0750u}) {
+    bool created = false;
+    ASSERT_TRUE(dir_.MakeDir("d", &created, 0755).ok());
+    ASSERT_TRUE(created);
+    EXPECT_EQ(MustStat(dir_, "d").mode, 0755u & ~*mask);
+    const Known known{::geteuid(), ::getegid(), 0755u & ~*mask};
+    Metadata want = MustStat(dir_, "d");
+    want.mode = mode;
+    want.mtime_ns = 1234567890123456789;
+    want.xattrs = {{"user.a", "1"}};
+    ASSERT_TRUE(dir_.ApplyMetadata("d", want, IsRoot(), &known).ok());
+    Metadata got = MustStat(dir_, "d");
+    EXPECT_EQ(got.mode, mode);
+    EXPECT_EQ(got.mtime_ns, want.mtime_ns);
+    EXPECT_EQ(got.xattrs, want.xattrs);
+    EXPECT_EQ(got.uid, want.uid);
+    ASSERT_TRUE(dir_.Remove("d").ok());
+  }
+  ASSERT_TRUE(dir_.MakeSymlink("l", "target").ok());
+  const Known known{::geteuid(), ::getegid(), 0};
+  Metadata want = MustStat(dir_, "l");
+  want.mtime_ns = 1234567890123456789;
+  ASSERT_TRUE(dir_.ApplyMetadata("l", want, IsRoot(), &known).ok());
+  Metadata got = MustStat(dir_, "l");
+  EXPECT_EQ(got.type, FileType::kSymlink);
+  EXPECT_EQ(got.mtime_ns, want.mtime_ns);
+}
+
 TEST_F(DirTest, ApplyMetadataRemovesExtraUserXattr) {
   WriteFile(dir_, "f", "x");
   std::string p = path_ + "/f";

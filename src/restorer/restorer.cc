@@ -111,6 +111,8 @@ struct DirCtx {
   // (fs::Dir::PassesOnAttributes): a file created in it gets exactly our owner
   // and the umasked mode it is created with.
   bool pristine = false;
+  // Set when pristine (not for the target): the owner and mode it was made with.
+  std::optional<fs::Known> known;
   std::atomic<size_t> outstanding{1};  // the walk + unfinished files and subdirectories
 };
 
@@ -200,7 +202,7 @@ class Restorer {
     while (c && c->outstanding.fetch_sub(1) == 1) {
       if (c->node && c->materialised && !opt_.dry_run && !verify_only_) {
         c->dir.reset();
-        Apply(*c->parent->dir, *c->node, c->abs);
+        Apply(*c->parent->dir, *c->node, c->abs, c->known ? &*c->known : nullptr);
       }
       c = std::move(c->parent);
     }
@@ -212,8 +214,10 @@ class Restorer {
     c.materialised = true;
     if (opt_.dry_run) return Status::Ok();
     bool created = false;
-    if (!verify_only_) LB_RETURN_IF_ERROR(c.parent->dir->MakeDir(c.node->name, &created));
+    const uint32_t mode = DirCreateMode(c);
+    if (!verify_only_) LB_RETURN_IF_ERROR(c.parent->dir->MakeDir(c.node->name, &created, mode));
     c.pristine = created && c.parent->pristine;
+    if (c.pristine) c.known = fs::Known{euid_, egid_, umask_ ? mode & ~*umask_ : kUnknownMode};
     LB_ASSIGN_OR_RETURN(fs::Dir d, c.parent->dir->OpenDir(c.node->name));
     c.dir = std::make_shared<fs::Dir>(std::move(d));
     return Status::Ok();
@@ -274,8 +278,9 @@ class Restorer {
     return Status::Ok();
   }
 
-  void Apply(const fs::Dir& dir, const Node& node, const std::string& abs) {
-    Status st = dir.ApplyMetadata(node.name, node.meta, chown_);
+  void Apply(const fs::Dir& dir, const Node& node, const std::string& abs,
+             const fs::Known* known = nullptr) {
+    Status st = dir.ApplyMetadata(node.name, node.meta, chown_, known);
     if (!st.ok() && opt_.on_warning) opt_.on_warning(abs, "metadata: " + st.message());
   }
 
@@ -299,6 +304,13 @@ class Restorer {
     }
     if (m.type == fs::FileType::kSymlink) {
       LB_RETURN_IF_ERROR_CTX(ctx->dir->MakeSymlink(node.name, m.symlink_target), abs);
+      // A new symlink in a pristine directory has our owner and no xattrs (its
+      // mode is never set).
+      if (ctx->pristine) {
+        const fs::Known known{euid_, egid_, kUnknownMode};
+        Apply(*ctx->dir, node, abs, &known);
+        return Status::Ok();
+      }
     } else {
       Status st = ctx->dir->MakeNode(node.name, m);
       if (!st.ok()) {
@@ -398,6 +410,16 @@ class Restorer {
     const uint32_t want = job.node->meta.mode & 07777;
     if (!job.dir->pristine || !umask_ || (want & 07000) != 0 || (want & *umask_) != 0) return 0600;
     return want | 0200;
+  }
+
+  // The mode a directory is made with: in a pristine parent, its own plus
+  // owner-rwx (the restore writes into it; a mode without them is set when it is
+  // done) when the umask keeps all of it and it has no setuid/setgid/sticky bit,
+  // so that no chmod is needed after; else 0700.
+  uint32_t DirCreateMode(const DirCtx& c) const {
+    const uint32_t want = c.node->meta.mode & 07777;
+    if (!c.parent->pristine || !umask_ || (want & 07000) != 0 || (want & *umask_) != 0) return 0700;
+    return want | 0700;
   }
 
   // Links the batch's later hardlink names to their first names (created by now).

@@ -352,6 +352,46 @@ TEST_F(RestorerTest, ModesOwnersAndXattrsAreExactWhateverTheUmask) {
             -1);
 }
 
+// Directories are made with their own mode where the umask keeps it, and symlinks
+// get their times without a stat or xattr listing; what ends on disk is exact.
+TEST_F(RestorerTest, DirectoryAndSymlinkMetadataIsExactWhateverTheUmask) {
+  const sfs::path dir = root_ / "dirmodes";
+  const std::vector<std::pair<std::string, mode_t>> dirs = {
+      {"d755", 0755}, {"d700", 0700}, {"d555", 0555}, {"d777", 0777},
+      {"d1777", 01777}, {"d2755", 02755}, {"d750", 0750}};
+  sfs::create_directories(dir);
+  const struct timespec old_times[2] = {{1500000000, 0}, {1500000000, 0}};
+  for (const auto& [name, mode] : dirs) {
+    sfs::create_directories(dir / name);
+    std::ofstream(dir / name / "f") << name;
+    sfs::create_symlink("f", dir / name / "link");
+    ASSERT_EQ(::utimensat(AT_FDCWD, (dir / name / "link").c_str(), old_times, AT_SYMLINK_NOFOLLOW), 0);
+    ASSERT_EQ(::chmod((dir / name).c_str(), mode), 0);
+  }
+  ASSERT_EQ(::setxattr((dir / "d755").c_str(), "user.kept", "v", 1, 0), 0) << std::strerror(errno);
+  const mode_t old_mask = ::umask(022);
+  auto st = BackUpAndRestore(dir);
+  ::umask(old_mask);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  for (const auto& [name, mode] : dirs) {
+    for (const sfs::path& p : {dir / name, dir / name / "link"}) {
+      struct stat a, b;
+      ASSERT_EQ(::lstat(p.c_str(), &a), 0);
+      ASSERT_EQ(::lstat((root_ / "out" / p.relative_path()).c_str(), &b), 0) << p;
+      EXPECT_EQ(b.st_mode, a.st_mode) << p;
+      EXPECT_EQ(b.st_uid, a.st_uid) << p;
+      EXPECT_EQ(b.st_gid, a.st_gid) << p;
+      EXPECT_EQ(b.st_mtim.tv_sec, a.st_mtim.tv_sec) << p;
+      EXPECT_EQ(b.st_mtim.tv_nsec, a.st_mtim.tv_nsec) << p;
+    }
+  }
+  char v[8] = {};
+  EXPECT_EQ(::getxattr((root_ / "out" / (dir / "d755").relative_path()).c_str(), "user.kept", v, sizeof v), 1);
+  EXPECT_EQ(::getxattr((root_ / "out" / (dir / "d750").relative_path()).c_str(), "user.kept", v, sizeof v), -1);
+  for (const sfs::path& top : {dir, root_ / "out" / dir.relative_path()})
+    for (const auto& [name, mode] : dirs) ::chmod((top / name).c_str(), 0755);  // for the clean-up
+}
+
 // A setgid target passes its group on to new entries: the restored files must
 // still get the snapshot's group (chown is not skipped there).
 TEST_F(RestorerTest, SetgidTargetDoesNotLendItsGroup) {
