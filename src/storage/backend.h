@@ -11,8 +11,10 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "base/bytes.h"
@@ -44,16 +46,15 @@ class Backend {
   virtual Status Save(const Handle& h, ByteSpan data) = 0;
   // Reads `length` bytes at `offset`; length 0 means "to the end".
   virtual Result<Bytes> Load(const Handle& h, uint64_t offset = 0, uint64_t length = 0) = 0;
-  // Reads `length` (> 0) bytes at `offset` into the front of `buf`, which is grown
-  // when it is smaller and never shrunk: a buffer reused from read to read is not
-  // allocated and zeroed again (a restore reads every pack range this way). What
-  // follows the `length` bytes is unspecified. Fails like Load, and also when
-  // fewer than `length` bytes could be read. The default goes through Load.
-  virtual Status LoadInto(const Handle& h, uint64_t offset, uint64_t length, Bytes& buf) {
-    Result<Bytes> r = Load(h, offset, length);
+  // Reads exactly out.size() (> 0) bytes at `offset` into `out` (caller memory,
+  // not zeroed first: a restore reads every pack range this way into buffers it
+  // reuses). Fails like Load, and also when fewer bytes could be read; `out` then
+  // holds garbage. The default goes through Load.
+  virtual Status LoadInto(const Handle& h, uint64_t offset, std::span<uint8_t> out) {
+    Result<Bytes> r = Load(h, offset, out.size());
     if (!r.ok()) return r.status();
-    if (r->size() != length) return Corrupt("short read of " + h.name);
-    buf = std::move(r).value();
+    if (r->size() != out.size()) return Corrupt("short read of " + h.name);
+    std::memcpy(out.data(), r->data(), out.size());
     return Status::Ok();
   }
   virtual Result<uint64_t> Size(const Handle& h) = 0;

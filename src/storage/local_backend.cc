@@ -132,13 +132,16 @@ class LocalBackend final : public Backend {
 
   Result<Bytes> Load(const Handle& h, uint64_t offset, uint64_t length) override {
     Bytes out;
-    LB_RETURN_IF_ERROR(Read(h, offset, length, out));
+    LB_RETURN_IF_ERROR(Read(h, offset, length, [&](uint64_t n) {
+      out.resize(n);
+      return std::span<uint8_t>(out);
+    }));
     return out;
   }
 
-  Status LoadInto(const Handle& h, uint64_t offset, uint64_t length, Bytes& buf) override {
-    if (length == 0) return InvalidArgument("LoadInto needs a length");
-    return Read(h, offset, length, buf);
+  Status LoadInto(const Handle& h, uint64_t offset, std::span<uint8_t> out) override {
+    if (out.empty()) return InvalidArgument("LoadInto needs a length");
+    return Read(h, offset, out.size(), [&](uint64_t) { return out; });
   }
 
   Result<uint64_t> Size(const Handle& h) override {
@@ -181,9 +184,10 @@ class LocalBackend final : public Backend {
   }
 
  private:
-  // Reads [offset, offset + length) (length 0: to the end) into the front of
-  // `buf`, growing it to the length when it is smaller.
-  Status Read(const Handle& h, uint64_t offset, uint64_t length, Bytes& buf) {
+  // Reads [offset, offset + length) (length 0: to the end) into the memory
+  // `dest(length)` returns once the length is known.
+  template <typename Dest>
+  Status Read(const Handle& h, uint64_t offset, uint64_t length, Dest&& dest) {
     LB_RETURN_IF_ERROR(CheckName(h));
     const std::string path = PathOf(h);
     LB_ASSIGN_OR_RETURN(OpenFile file, Open(h, path));
@@ -191,10 +195,9 @@ class LocalBackend final : public Backend {
     if (offset > size || (length > 0 && offset + length > size))
       return Corrupt("read beyond end of " + path);
     if (length == 0) length = size - offset;
-    if (buf.size() < length) buf.resize(length);
+    const std::span<uint8_t> out = dest(length);
     const int direct = length >= kDirectMin && file.direct ? file.direct->get() : -1;
-    LB_ASSIGN_OR_RETURN(size_t done, ReadAtDirect(file.fd->get(), direct, offset,
-                                                  std::span<uint8_t>(buf.data(), length), path));
+    LB_ASSIGN_OR_RETURN(size_t done, ReadAtDirect(file.fd->get(), direct, offset, out, path));
     if (done < length) return Corrupt("short read of " + path);
     return Status::Ok();
   }

@@ -43,8 +43,8 @@ class RetryingBackend final : public Backend {
     if (!st.ok()) return st;
     return out;
   }
-  Status LoadInto(const Handle& h, uint64_t offset, uint64_t length, Bytes& buf) override {
-    return Retry([&] { return inner_->LoadInto(h, offset, length, buf); });
+  Status LoadInto(const Handle& h, uint64_t offset, std::span<uint8_t> out) override {
+    return Retry([&] { return inner_->LoadInto(h, offset, out); });
   }
   Result<uint64_t> Size(const Handle& h) override {
     Result<uint64_t> out = uint64_t{0};
@@ -118,8 +118,8 @@ class LimitingBackend final : public Backend {
   Result<Bytes> Load(const Handle& h, uint64_t offset, uint64_t length) override {
     return Limited([&] { return inner_->Load(h, offset, length); });
   }
-  Status LoadInto(const Handle& h, uint64_t offset, uint64_t length, Bytes& buf) override {
-    return Limited([&] { return inner_->LoadInto(h, offset, length, buf); });
+  Status LoadInto(const Handle& h, uint64_t offset, std::span<uint8_t> out) override {
+    return Limited([&] { return inner_->LoadInto(h, offset, out); });
   }
   Result<uint64_t> Size(const Handle& h) override {
     return Limited([&] { return inner_->Size(h); });
@@ -162,9 +162,9 @@ class MeteredBackend final : public Backend {
     if (r.ok()) m_->bytes_down += r->size();
     return r;
   }
-  Status LoadInto(const Handle& h, uint64_t offset, uint64_t length, Bytes& buf) override {
-    Status st = Count(m_->loads, inner_->LoadInto(h, offset, length, buf));
-    if (st.ok()) m_->bytes_down += length;
+  Status LoadInto(const Handle& h, uint64_t offset, std::span<uint8_t> out) override {
+    Status st = Count(m_->loads, inner_->LoadInto(h, offset, out));
+    if (st.ok()) m_->bytes_down += out.size();
     return st;
   }
   Result<uint64_t> Size(const Handle& h) override {
@@ -260,8 +260,8 @@ class CircuitBreakerBackend final : public Backend {
   Result<Bytes> Load(const Handle& h, uint64_t offset, uint64_t length) override {
     return Guard([&] { return inner_->Load(h, offset, length); });
   }
-  Status LoadInto(const Handle& h, uint64_t offset, uint64_t length, Bytes& buf) override {
-    return Guard([&] { return inner_->LoadInto(h, offset, length, buf); });
+  Status LoadInto(const Handle& h, uint64_t offset, std::span<uint8_t> out) override {
+    return Guard([&] { return inner_->LoadInto(h, offset, out); });
   }
   Result<uint64_t> Size(const Handle& h) override {
     return Guard([&] { return inner_->Size(h); });
