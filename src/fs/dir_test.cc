@@ -63,6 +63,24 @@ class DirTest : public ::testing::Test {
     return m.ok() ? *m : Metadata{};
   }
 
+  // What a Known-state test wants of `name` (as stat'ed now): another mode, a
+  // fixed mtime and one xattr.
+  static Metadata WantOf(const Dir& dir, const std::string& name, uint32_t mode) {
+    Metadata want = MustStat(dir, name);
+    want.mode = mode;
+    want.mtime_ns = 1234567890123456789;
+    want.xattrs = {{"user.a", "1"}};
+    return want;
+  }
+
+  static void ExpectApplied(const Dir& dir, const std::string& name, const Metadata& want) {
+    Metadata got = MustStat(dir, name);
+    EXPECT_EQ(got.mode, want.mode) << name;
+    EXPECT_EQ(got.mtime_ns, want.mtime_ns) << name;
+    EXPECT_EQ(got.xattrs, want.xattrs) << name;
+    EXPECT_EQ(got.uid, want.uid) << name;
+  }
+
   std::string path_;
   Dir dir_;
 };
@@ -177,17 +195,10 @@ TEST_F(DirTest, ApplyMetadataWithKnownStateEndsTheSame) {
     auto f = dir_.CreateFile("k", 0644, &created);
     ASSERT_TRUE(f.ok() && created);
     const Known known{::geteuid(), ::getegid(), 0644u & ~*mask};
-    Metadata want = MustStat(dir_, "k");
-    want.mode = mode;
-    want.mtime_ns = 1234567890123456789;
-    want.xattrs = {{"user.a", "1"}};
+    const Metadata want = WantOf(dir_, "k", mode);
     ASSERT_TRUE(f->ApplyMetadata(want, IsRoot(), "k", &known).ok());
     ASSERT_TRUE(f->Close().ok());
-    Metadata got = MustStat(dir_, "k");
-    EXPECT_EQ(got.mode, mode);
-    EXPECT_EQ(got.mtime_ns, want.mtime_ns);
-    EXPECT_EQ(got.xattrs, want.xattrs);
-    EXPECT_EQ(got.uid, want.uid);
+    ExpectApplied(dir_, "k", want);
     ASSERT_TRUE(dir_.Remove("k").ok());
   }
 }
@@ -202,16 +213,9 @@ TEST_F(DirTest, DirApplyMetadataWithKnownStateEndsTheSame) {
     ASSERT_TRUE(created);
     EXPECT_EQ(MustStat(dir_, "d").mode, 0755u & ~*mask);
     const Known known{::geteuid(), ::getegid(), 0755u & ~*mask};
-    Metadata want = MustStat(dir_, "d");
-    want.mode = mode;
-    want.mtime_ns = 1234567890123456789;
-    want.xattrs = {{"user.a", "1"}};
+    const Metadata want = WantOf(dir_, "d", mode);
     ASSERT_TRUE(dir_.ApplyMetadata("d", want, IsRoot(), &known).ok());
-    Metadata got = MustStat(dir_, "d");
-    EXPECT_EQ(got.mode, mode);
-    EXPECT_EQ(got.mtime_ns, want.mtime_ns);
-    EXPECT_EQ(got.xattrs, want.xattrs);
-    EXPECT_EQ(got.uid, want.uid);
+    ExpectApplied(dir_, "d", want);
     ASSERT_TRUE(dir_.Remove("d").ok());
   }
   ASSERT_TRUE(dir_.MakeSymlink("l", "target").ok());
