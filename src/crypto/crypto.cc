@@ -1,10 +1,13 @@
 #include "crypto/crypto.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/sha.h>
 #include <sodium.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 
@@ -36,8 +39,54 @@ Id Sha256Stream::Finish() {
   return id;
 }
 
+namespace {
+
+// One HMAC context per thread, kept keyed with the key it last used: a one-shot HMAC()
+// fetches the algorithm and expands the key on every call, which costs about as much
+// as hashing 2 KiB, and blob ids are computed per chunk and checked per blob read.
+class ThreadHmac {
+ public:
+  ThreadHmac() {
+    static EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);  // never freed
+    if (mac != nullptr) ctx_ = EVP_MAC_CTX_new(mac);
+  }
+  ~ThreadHmac() {
+    EVP_MAC_CTX_free(ctx_);
+    OPENSSL_cleanse(key_.data(), key_.size());
+  }
+  ThreadHmac(const ThreadHmac&) = delete;
+  ThreadHmac& operator=(const ThreadHmac&) = delete;
+
+  // False when OpenSSL could not provide a context (the caller falls back to HMAC()).
+  bool Mac(const Key& key, ByteSpan data, Id& out) {
+    if (ctx_ == nullptr || !Init(key)) return false;
+    size_t len = 0;
+    return EVP_MAC_update(ctx_, data.data(), data.size()) == 1 &&
+           EVP_MAC_final(ctx_, out.b.data(), &len, out.b.size()) == 1 && len == out.b.size();
+  }
+
+ private:
+  bool Init(const Key& key) {
+    if (keyed_ && key == key_) return EVP_MAC_init(ctx_, nullptr, 0, nullptr) == 1;
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0),
+                           OSSL_PARAM_construct_end()};
+    keyed_ = EVP_MAC_init(ctx_, key.data(), key.size(), params) == 1;
+    key_ = key;
+    return keyed_;
+  }
+
+  EVP_MAC_CTX* ctx_ = nullptr;
+  Key key_{};
+  bool keyed_ = false;
+};
+
+}  // namespace
+
 Id HmacSha256(const Key& key, ByteSpan data) {
+  thread_local ThreadHmac hmac;
   Id id;
+  if (hmac.Mac(key, data, id)) return id;
   unsigned int len = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), data.data(), data.size(),
        id.b.data(), &len);
@@ -54,10 +103,49 @@ Key RandomKey() {
 
 namespace {
 
-struct CipherCtx {
-  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
-  ~CipherCtx() { EVP_CIPHER_CTX_free(ctx); }
+// One AES-256-GCM context per thread and direction, kept with the key schedule of the
+// key it last used: blobs of one pack share a key, and setting up a fresh context per
+// blob (allocation, key expansion, GHASH tables) costs as much as sealing a few KiB.
+class ThreadGcm {
+ public:
+  ThreadGcm() : ctx(EVP_CIPHER_CTX_new()) {}
+  ~ThreadGcm() {
+    EVP_CIPHER_CTX_free(ctx);
+    OPENSSL_cleanse(key_.data(), key_.size());
+  }
+  ThreadGcm(const ThreadGcm&) = delete;
+  ThreadGcm& operator=(const ThreadGcm&) = delete;
+
+  // Starts a message under `key` and `nonce` (12 bytes); false on an OpenSSL failure.
+  bool Start(bool encrypt, const Key& key, const uint8_t* nonce) {
+    if (ctx == nullptr) return false;
+    const bool same = keyed_ && key == key_;
+    keyed_ = false;  // until this init succeeds
+    const int ok = encrypt ? EVP_EncryptInit_ex(ctx, same ? nullptr : EVP_aes_256_gcm(), nullptr,
+                                                same ? nullptr : key.data(), nonce)
+                           : EVP_DecryptInit_ex(ctx, same ? nullptr : EVP_aes_256_gcm(), nullptr,
+                                                same ? nullptr : key.data(), nonce);
+    if (ok != 1) return false;
+    keyed_ = true;
+    key_ = key;
+    return true;
+  }
+
+  EVP_CIPHER_CTX* ctx;
+
+ private:
+  Key key_{};
+  bool keyed_ = false;
 };
+
+ThreadGcm& SealCtx() {
+  thread_local ThreadGcm gcm;
+  return gcm;
+}
+ThreadGcm& OpenCtx() {
+  thread_local ThreadGcm gcm;
+  return gcm;
+}
 
 }  // namespace
 
@@ -75,9 +163,11 @@ void SealAppend(const Key& key, const Nonce& nonce_in, ByteSpan plaintext, ByteS
   uint8_t* ct = nonce + 12;
   uint8_t* tag = ct + plaintext.size();
   std::memcpy(nonce, nonce_in.data(), nonce_in.size());
-  CipherCtx c;
+  ThreadGcm& c = SealCtx();
+  // Only an allocation failure inside OpenSSL fails here; sealing on regardless would
+  // store a blob nobody can open, so stop instead.
+  if (!c.Start(/*encrypt=*/true, key, nonce)) std::abort();
   int len = 0;
-  EVP_EncryptInit_ex(c.ctx, EVP_aes_256_gcm(), nullptr, key.data(), nonce);
   if (!associated.empty())
     EVP_EncryptUpdate(c.ctx, nullptr, &len, associated.data(), static_cast<int>(associated.size()));
   if (!plaintext.empty())
@@ -105,9 +195,9 @@ Status OpenTo(const Key& key, ByteSpan sealed, ByteSpan associated, uint8_t* out
   const uint8_t* ct = nonce + 12;
   const size_t ct_len = sealed.size() - kAeadOverhead;
   const uint8_t* tag = ct + ct_len;
-  CipherCtx c;
+  ThreadGcm& c = OpenCtx();
+  if (!c.Start(/*encrypt=*/false, key, nonce)) return Internal("AES-GCM context set-up failed");
   int len = 0;
-  EVP_DecryptInit_ex(c.ctx, EVP_aes_256_gcm(), nullptr, key.data(), nonce);
   if (!associated.empty())
     EVP_DecryptUpdate(c.ctx, nullptr, &len, associated.data(), static_cast<int>(associated.size()));
   if (ct_len > 0) EVP_DecryptUpdate(c.ctx, out, &len, ct, static_cast<int>(ct_len));

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <thread>
 
 namespace lb::crypto {
 namespace {
@@ -25,6 +26,58 @@ TEST_F(CryptoTest, HmacDependsOnKey) {
   Key a = RandomKey(), b = RandomKey();
   EXPECT_EQ(HmacSha256(a, AsBytes("x")), HmacSha256(a, AsBytes("x")));
   EXPECT_NE(HmacSha256(a, AsBytes("x")), HmacSha256(b, AsBytes("x")));
+}
+
+Key CountingKey() {
+  Key k;
+  for (size_t i = 0; i < k.size(); ++i) k[i] = static_cast<uint8_t>(i);
+  return k;
+}
+
+// Known answers (Python's hmac module), asked between uses of other keys: each thread
+// keeps its HMAC context keyed, and a key change must re-key it.
+TEST_F(CryptoTest, HmacKnownAnswerAcrossKeyChanges) {
+  const Key k = CountingKey();
+  const Bytes big(5000, 'x');
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_EQ(HmacSha256(k, AsBytes("abc")).Hex(),
+              "f0133729c4163dede81e21cd47839256da58171238c8a0d874397c73b14e1e47");
+    EXPECT_EQ(HmacSha256(k, big).Hex(),
+              "a80540efa87ec65bec9c11f75e955418e6520dd0972b88a86828c61b7e2dc503");
+    HmacSha256(RandomKey(), AsBytes("abc"));
+  }
+  Id from_other_thread;
+  std::thread([&] { from_other_thread = HmacSha256(k, AsBytes("abc")); }).join();
+  EXPECT_EQ(from_other_thread, HmacSha256(k, AsBytes("abc")));
+}
+
+// A known answer (Python's cryptography AESGCM), sealed and opened between uses of
+// other keys and after a failed open: each thread keeps its cipher contexts.
+TEST_F(CryptoTest, GcmKnownAnswerAcrossKeyChangesAndFailures) {
+  const Key k = CountingKey();
+  Nonce nonce;
+  for (size_t i = 0; i < nonce.size(); ++i) nonce[i] = static_cast<uint8_t>(100 + i);
+  const std::string expected = "6465666768696a6b6c6d6e6f"  // the nonce, then ct || tag
+                               "207eb20a16c921f14c0e3b63177a8fa177b09d83e8b08f12023bef";
+  for (int round = 0; round < 3; ++round) {
+    Bytes sealed;
+    SealAppend(k, nonce, AsBytes("hello world"), AsBytes("ad"), sealed);
+    EXPECT_EQ(HexEncode(sealed), expected);
+    const Key other = RandomKey();
+    Bytes other_sealed = Seal(other, AsBytes("other"), {});
+    EXPECT_FALSE(Open(k, sealed, AsBytes("bad")).ok());
+    auto opened = Open(k, sealed, AsBytes("ad"));
+    ASSERT_TRUE(opened.ok());
+    EXPECT_EQ(ToString(*opened), "hello world");
+    EXPECT_FALSE(Open(k, other_sealed, {}).ok());
+    auto other_opened = Open(other, other_sealed, {});
+    ASSERT_TRUE(other_opened.ok());
+    EXPECT_EQ(ToString(*other_opened), "other");
+  }
+  Bytes sealed_elsewhere;
+  std::thread([&] { SealAppend(k, nonce, AsBytes("hello world"), AsBytes("ad"), sealed_elsewhere); })
+      .join();
+  EXPECT_EQ(HexEncode(sealed_elsewhere), expected);
 }
 
 TEST_F(CryptoTest, SealOpenRoundTrip) {
