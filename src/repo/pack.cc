@@ -1,5 +1,6 @@
 #include "repo/pack.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace lb::repo {
@@ -46,9 +47,10 @@ Result<uint32_t> ReadCount(ByteReader& r, size_t min_item_size) {
 
 const char* BlobKindName(BlobKind k) { return k == BlobKind::kTree ? "tree" : "data"; }
 
-Bytes BlobAd(const Id& id, BlobKind kind) {
-  Bytes ad(id.b.begin(), id.b.end());
-  ad.push_back(static_cast<uint8_t>(kind));
+BlobAdBytes BlobAd(const Id& id, BlobKind kind) {
+  BlobAdBytes ad;
+  std::copy(id.b.begin(), id.b.end(), ad.begin());
+  ad.back() = static_cast<uint8_t>(kind);
   return ad;
 }
 

@@ -11,6 +11,7 @@
 // Entry (46 bytes): kind u8, compression u8, id[32], offset u32, length u32, raw_length u32.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -48,7 +49,9 @@ struct PackInfo {
 constexpr size_t kPackTrailerFixed = 4 + 80 + 4 + 4;  // version, sealed key, header len, magic
 
 // Associated data binding a blob's ciphertext to its id and kind.
-Bytes BlobAd(const Id& id, BlobKind kind);
+// (A fixed-size value: it is built for every blob sealed or opened.)
+using BlobAdBytes = std::array<uint8_t, sizeof(Id::b) + 1>;
+BlobAdBytes BlobAd(const Id& id, BlobKind kind);
 
 // Accumulates one pack in memory. Not thread-safe.
 class PackBuilder {
