@@ -493,21 +493,23 @@ Result<Bytes> Repository::OpenBlob(const PackInfo& pack, const BlobEntry& e, Byt
 Result<ByteSpan> Repository::OpenBlobView(const PackInfo& pack, const BlobEntry& e,
                                           ByteSpan sealed) {
   static thread_local Bytes opened, decompressed;
-  const std::string what = std::string(BlobKindName(e.kind)) + " blob " + e.id.Short() +
-                           " in pack " + pack.id.Short();
-  LB_ASSIGN_OR_RETURN_CTX(crypto::Key key, PackKey(pack), what);
-  if (sealed.size() < crypto::kAeadOverhead) return Corrupt(what + ": ciphertext too short");
+  // Named only on an error: this runs for every blob read.
+  auto what = [&] {
+    return std::string(BlobKindName(e.kind)) + " blob " + e.id.Short() + " in pack " + pack.id.Short();
+  };
+  LB_ASSIGN_OR_RETURN_CTX(crypto::Key key, PackKey(pack), what());
+  if (sealed.size() < crypto::kAeadOverhead) return Corrupt(what() + ": ciphertext too short");
   const size_t stored_len = sealed.size() - crypto::kAeadOverhead;
   uint8_t* stored = ThreadBuffer(opened, stored_len);
-  LB_RETURN_IF_ERROR_CTX(crypto::OpenTo(key, sealed, BlobAd(e.id, e.kind), stored), what);
+  LB_RETURN_IF_ERROR_CTX(crypto::OpenTo(key, sealed, BlobAd(e.id, e.kind), stored), what());
   ByteSpan plain(stored, stored_len);
   if (e.compression == Compression::kZstd) {
     uint8_t* raw = ThreadBuffer(decompressed, e.raw_length);
-    LB_RETURN_IF_ERROR_CTX(DecompressTo(plain, e.raw_length, raw), what);
+    LB_RETURN_IF_ERROR_CTX(DecompressTo(plain, e.raw_length, raw), what());
     plain = ByteSpan(raw, e.raw_length);
   }
-  if (plain.size() != e.raw_length) return Corrupt(what + ": wrong length");
-  if (BlobId(plain) != e.id) return Corrupt(what + ": content does not match its id");
+  if (plain.size() != e.raw_length) return Corrupt(what() + ": wrong length");
+  if (BlobId(plain) != e.id) return Corrupt(what() + ": content does not match its id");
   return plain;
 }
 
