@@ -318,6 +318,23 @@ TEST_F(RestorerTest, LargeChunksBypassThePageCache) {
 }
 
 
+// A large chunk is read and opened once and written to every place it goes
+// (identical files, a file that holds it twice), each from its own buffer.
+TEST_F(RestorerTest, ALargeChunkInSeveralPlacesIsWrittenToEach) {
+  const sfs::path dir = root_ / "same";
+  sfs::create_directories(dir);
+  std::mt19937_64 rng(11);
+  std::string bytes(3u << 20, '\0');
+  for (auto& c : bytes) c = static_cast<char>(rng());
+  for (const char* name : {"one", "two", "three"}) std::ofstream(dir / name, std::ios::binary) << bytes;
+  std::ofstream(dir / "twice", std::ios::binary) << bytes << bytes;
+  auto st = BackUpAndRestore(dir);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  const sfs::path out = root_ / "out" / dir.relative_path();
+  for (const char* name : {"one", "two", "three"}) EXPECT_EQ(ReadAll(out / name), bytes) << name;
+  EXPECT_EQ(ReadAll(out / "twice"), bytes + bytes);
+}
+
 // Files are created with their own mode where the umask keeps all of it, and
 // chmod, chown and the xattr listing are skipped when what they would set is
 // there already: whatever the umask, every mode, owner and xattr ends exact.
