@@ -31,6 +31,14 @@ namespace sfs = std::filesystem;
 
 const repo::KdfParams kCheapKdf{1, 8 << 20};
 
+// n bytes from a seeded generator (incompressible: each chunk is stored as it is).
+std::string RandomString(size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string bytes(n, '\0');
+  for (auto& c : bytes) c = static_cast<char>(rng());
+  return bytes;
+}
+
 std::string ReadAll(const sfs::path& p) {
   std::ifstream in(p, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
@@ -292,9 +300,7 @@ TEST_F(RestorerTest, TrailingZerosKeepTheSizeAsAHole) {
 TEST_F(RestorerTest, LargeChunksBypassThePageCache) {
   const sfs::path dir = root_ / "large";
   sfs::create_directories(dir);
-  std::mt19937_64 rng(5);
-  std::string bytes(6u << 20, '\0');
-  for (auto& c : bytes) c = static_cast<char>(rng());
+  const std::string bytes = RandomString(6u << 20, 5);
   std::ofstream(dir / "f", std::ios::binary) << bytes;
   auto st = BackUpAndRestore(dir);
   ASSERT_TRUE(st.ok()) << st.status().ToString();
@@ -317,15 +323,12 @@ TEST_F(RestorerTest, LargeChunksBypassThePageCache) {
   EXPECT_EQ(ReadAll(out), bytes);
 }
 
-
 // A large chunk is read and opened once and written to every place it goes
 // (identical files, a file that holds it twice), each from its own buffer.
 TEST_F(RestorerTest, ALargeChunkInSeveralPlacesIsWrittenToEach) {
   const sfs::path dir = root_ / "same";
   sfs::create_directories(dir);
-  std::mt19937_64 rng(11);
-  std::string bytes(3u << 20, '\0');
-  for (auto& c : bytes) c = static_cast<char>(rng());
+  const std::string bytes = RandomString(3u << 20, 11);
   for (const char* name : {"one", "two", "three"}) std::ofstream(dir / name, std::ios::binary) << bytes;
   std::ofstream(dir / "twice", std::ios::binary) << bytes << bytes;
   auto st = BackUpAndRestore(dir);
