@@ -121,11 +121,9 @@ class ThreadGcm {
     if (ctx == nullptr) return false;
     const bool same = keyed_ && key == key_;
     keyed_ = false;  // until this init succeeds
-    const int ok = encrypt ? EVP_EncryptInit_ex(ctx, same ? nullptr : EVP_aes_256_gcm(), nullptr,
-                                                same ? nullptr : key.data(), nonce)
-                           : EVP_DecryptInit_ex(ctx, same ? nullptr : EVP_aes_256_gcm(), nullptr,
-                                                same ? nullptr : key.data(), nonce);
-    if (ok != 1) return false;
+    if (EVP_CipherInit_ex(ctx, same ? nullptr : EVP_aes_256_gcm(), nullptr, same ? nullptr : key.data(),
+                          nonce, encrypt ? 1 : 0) != 1)
+      return false;
     keyed_ = true;
     key_ = key;
     return true;
