@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -12,6 +13,7 @@
 #include "base/bytes.h"
 #include "base/clock.h"
 #include "base/id.h"
+#include "base/scratch.h"
 #include "base/status.h"
 #include "base/thread_pool.h"
 #include "base/work_share.h"
@@ -56,6 +58,32 @@ TEST(Bytes, ReaderBoundsChecked) {
   EXPECT_EQ(*r.U32(), 0xdeadbeefu);
   EXPECT_EQ(*r.U64(), 42u);
   EXPECT_FALSE(r.U8().ok());
+}
+
+// A scratch buffer keeps its memory (and so its contents) while the sizes asked
+// for fit, grows when they do not, and is page-aligned (huge-page-aligned from
+// 1 MiB on), which AlignedFor and direct writes rely on.
+TEST(Scratch, KeepsItsMemoryUntilItHasToGrow) {
+  Scratch s;
+  EXPECT_EQ(s.capacity(), 0u);
+  uint8_t* a = s.Get(100);
+  ASSERT_NE(a, nullptr);
+  EXPECT_GE(s.capacity(), 100u);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(a) % 4096, 0u);
+  std::memset(a, 0xab, 100);
+  EXPECT_EQ(s.Get(50), a);
+  EXPECT_EQ(s.Get(s.capacity()), a);
+  EXPECT_EQ(a[99], 0xab);
+  const size_t before = s.capacity();
+  uint8_t* b = s.Get(before + 1);
+  ASSERT_NE(b, nullptr);
+  EXPECT_GE(s.capacity(), 2 * before);
+  uint8_t* big = s.Get(3u << 20);
+  ASSERT_NE(big, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(big) % (2u << 20), 0u);
+  EXPECT_EQ(s.capacity() % (2u << 20), 0u);
+  std::memset(big, 1, 3u << 20);  // all of it is usable
+  EXPECT_EQ(big[(3u << 20) - 1], 1);
 }
 
 TEST(Id, HexParse) {

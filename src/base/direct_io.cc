@@ -21,13 +21,8 @@ constexpr size_t kStage = 1u << 20;
 
 // The thread's aligned staging buffer; null when it cannot be allocated.
 uint8_t* Stage() {
-  thread_local std::unique_ptr<uint8_t, FreeDeleter> buf;
-  if (!buf) {
-    void* p = nullptr;
-    if (::posix_memalign(&p, kAlign, kStage) != 0) return nullptr;
-    buf.reset(static_cast<uint8_t*>(p));
-  }
-  return buf.get();
+  thread_local Scratch buf;
+  return buf.Get(kStage);
 }
 
 Status PwriteAll(int fd, uint64_t offset, const uint8_t* p, size_t n, const std::string& what) {
@@ -62,7 +57,7 @@ Result<size_t> PwriteDirect(int direct_fd, uint64_t offset, const uint8_t* src, 
 }
 
 // Writes the aligned [offset, offset + n) through direct_fd: straight from `p`
-// when it is aligned (an AlignedBuffer), else staged through the thread's
+// when it is aligned (see AlignedFor), else staged through the thread's
 // buffer. Returns how many bytes it wrote (see PwriteDirect); the caller writes
 // the rest.
 Result<size_t> WriteDirect(int direct_fd, uint64_t offset, const uint8_t* p, size_t n,
@@ -83,12 +78,10 @@ Result<size_t> WriteDirect(int direct_fd, uint64_t offset, const uint8_t* p, siz
 
 }  // namespace
 
-AlignedBuffer::AlignedBuffer(size_t size, uint64_t offset) : size_(size) {
+uint8_t* AlignedFor(Scratch& buf, size_t size, uint64_t offset) {
   const size_t phase = static_cast<size_t>(offset % kAlign);
-  void* p = nullptr;
-  if (::posix_memalign(&p, kAlign, size + phase) != 0) return;
-  base_.reset(static_cast<uint8_t*>(p));
-  data_ = base_.get() + phase;
+  uint8_t* base = buf.Get(size + phase);  // page-aligned
+  return base == nullptr ? nullptr : base + phase;
 }
 
 int ReopenDirect(int fd, int access) {

@@ -19,10 +19,9 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdlib>
-#include <memory>
 
 #include "base/bytes.h"
+#include "base/scratch.h"
 #include "base/status.h"
 
 namespace lb {
@@ -30,26 +29,11 @@ namespace lb {
 // Reads and writes of at least this many bytes are worth a second descriptor.
 constexpr size_t kDirectMin = 256u << 10;
 
-struct FreeDeleter {
-  void operator()(uint8_t* p) const { std::free(p); }
-};
-
-// An uninitialised heap buffer for bytes that go to a file at `offset`: data()
-// lies as far past a 4 KiB boundary as `offset` does, so WriteAtDirect sends its
-// aligned middle to the device straight from it, without staging. data() is
-// null when the allocation failed. Not copyable; one owner.
-class AlignedBuffer {
- public:
-  AlignedBuffer(size_t size, uint64_t offset);
-  uint8_t* data() const { return data_; }
-  size_t size() const { return size_; }
-  ByteSpan span() const { return ByteSpan(data_, size_); }
-
- private:
-  std::unique_ptr<uint8_t, FreeDeleter> base_;
-  uint8_t* data_ = nullptr;
-  size_t size_ = 0;
-};
+// Where `size` bytes that go to a file at `offset` should lie in `buf`: as far
+// past a 4 KiB boundary as `offset` is, so that WriteAtDirect sends their
+// aligned middle to the device straight from memory, without staging. Null when
+// the memory cannot be allocated; valid until `buf` grows.
+uint8_t* AlignedFor(Scratch& buf, size_t size, uint64_t offset);
 
 // A second descriptor for the file open as `fd`, with O_DIRECT and `access`
 // (O_RDONLY or O_WRONLY), opened through /proc/self/fd, so it is the same inode
@@ -59,7 +43,7 @@ int ReopenDirect(int fd, int access);
 
 // Writes all of `data` at `offset`: the 4 KiB-aligned middle through
 // `direct_fd` (when >= 0; from `data` itself when that part of it is aligned in
-// memory, see AlignedBuffer, else staged through the thread's buffer), the rest
+// memory, see AlignedFor, else staged through the thread's buffer), the rest
 // through `fd`. A direct write the file
 // system refuses (EINVAL) is done through `fd` instead. Errors name `what`.
 Status WriteAtDirect(int fd, int direct_fd, uint64_t offset, ByteSpan data, const std::string& what);

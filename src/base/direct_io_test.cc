@@ -73,19 +73,21 @@ TEST_F(DirectIo, WritesLandAtTheirOffsetWhateverTheAlignment) {
   }
 }
 
-// An AlignedBuffer lies in memory as its file offset lies on disk: its aligned
-// middle goes to the device straight from it (no staging) and lands in place.
-TEST_F(DirectIo, AlignedBufferIsWrittenFromItselfAtItsOffset) {
+// Bytes placed by AlignedFor lie in memory as their file offset lies on disk:
+// their aligned middle goes to the device straight from them (no staging) and
+// lands in place.
+TEST_F(DirectIo, AlignedForIsWrittenFromItselfAtItsOffset) {
   for (uint64_t offset : {0ull, 1ull, 4095ull, 4096ull, 5000ull, 12345ull}) {
     for (size_t size : {size_t{1}, size_t{4095}, size_t{8195}, size_t{(1u << 20) + 12345}, size_t{3u << 20}}) {
-      AlignedBuffer buf(size, offset);
-      ASSERT_NE(buf.data(), nullptr);
-      EXPECT_EQ(reinterpret_cast<uintptr_t>(buf.data()) % 4096, offset % 4096);
+      Scratch scratch;
+      uint8_t* const buf = AlignedFor(scratch, size, offset);
+      ASSERT_NE(buf, nullptr);
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(buf) % 4096, offset % 4096);
       const Bytes data = Pattern(size, static_cast<uint8_t>(offset * 3 + size));
-      std::copy(data.begin(), data.end(), buf.data());
+      std::copy(data.begin(), data.end(), buf);
       int fd = -1, direct = -1;
       Fresh(&fd, &direct);
-      ASSERT_TRUE(WriteAtDirect(fd, direct, offset, buf.span(), "f").ok());
+      ASSERT_TRUE(WriteAtDirect(fd, direct, offset, ByteSpan(buf, size), "f").ok());
       // Only the unaligned head and tail pages went through the page cache.
       EXPECT_LE(Resident(fd, offset + size), 2u) << "offset " << offset << " size " << size;
       Bytes want(offset + size, 0);

@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <memory>
 
+#include "base/scratch.h"
+
 namespace lb::repo {
 
 using storage::FileKind;
@@ -26,12 +28,13 @@ Result<ByteSpan> Compress(ByteSpan in, int level) {
   // Freed when the thread exits (thread pools come and go with each operation).
   static thread_local std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(),
                                                                              ZSTD_freeCCtx);
-  static thread_local Bytes out;
+  static thread_local Scratch out;
   const size_t bound = ZSTD_compressBound(in.size());
-  if (out.size() < bound) out.resize(bound);
-  size_t n = ZSTD_compressCCtx(cctx.get(), out.data(), bound, in.data(), in.size(), level);
+  uint8_t* const dst = out.Get(bound);
+  if (dst == nullptr) return Internal("zstd: out of memory");
+  size_t n = ZSTD_compressCCtx(cctx.get(), dst, bound, in.data(), in.size(), level);
   if (ZSTD_isError(n)) return Internal(std::string("zstd: ") + ZSTD_getErrorName(n));
-  return ByteSpan(out.data(), n);
+  return ByteSpan(dst, n);
 }
 
 // Decompresses into `out`, which holds raw_length bytes.
@@ -44,10 +47,6 @@ Status DecompressTo(ByteSpan in, size_t raw_length, uint8_t* out) {
 }
 
 // A per-thread buffer of at least n bytes: grown when needed, never zeroed again.
-uint8_t* ThreadBuffer(Bytes& buf, size_t n) {
-  if (buf.size() < n) buf.resize(n);
-  return buf.data();
-}
 
 }  // namespace
 
@@ -492,7 +491,7 @@ Result<Bytes> Repository::OpenBlob(const PackInfo& pack, const BlobEntry& e, Byt
 
 Result<ByteSpan> Repository::OpenBlobView(const PackInfo& pack, const BlobEntry& e,
                                           ByteSpan sealed) {
-  static thread_local Bytes opened, decompressed;
+  static thread_local Scratch opened, decompressed;
   // Named only on an error: this runs for every blob read.
   auto what = [&] {
     return std::string(BlobKindName(e.kind)) + " blob " + e.id.Short() + " in pack " + pack.id.Short();
@@ -500,11 +499,13 @@ Result<ByteSpan> Repository::OpenBlobView(const PackInfo& pack, const BlobEntry&
   LB_ASSIGN_OR_RETURN_CTX(crypto::Key key, PackKey(pack), what());
   if (sealed.size() < crypto::kAeadOverhead) return Corrupt(what() + ": ciphertext too short");
   const size_t stored_len = sealed.size() - crypto::kAeadOverhead;
-  uint8_t* stored = ThreadBuffer(opened, stored_len);
+  uint8_t* stored = opened.Get(stored_len);
+  if (stored == nullptr) return Internal(what() + ": out of memory");
   LB_RETURN_IF_ERROR_CTX(crypto::OpenTo(key, sealed, BlobAd(e.id, e.kind), stored), what());
   ByteSpan plain(stored, stored_len);
   if (e.compression == Compression::kZstd) {
-    uint8_t* raw = ThreadBuffer(decompressed, e.raw_length);
+    uint8_t* raw = decompressed.Get(e.raw_length);
+    if (raw == nullptr) return Internal(what() + ": out of memory");
     LB_RETURN_IF_ERROR_CTX(DecompressTo(plain, e.raw_length, raw), what());
     plain = ByteSpan(raw, e.raw_length);
   }

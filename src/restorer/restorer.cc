@@ -15,6 +15,7 @@
 
 #include "base/budget.h"
 #include "base/direct_io.h"
+#include "base/scratch.h"
 #include "base/thread_pool.h"
 #include "base/work_share.h"
 #include "fs/dir.h"
@@ -502,18 +503,21 @@ class Restorer {
   void WriteRun(const repo::PackInfo& pack, const std::vector<Piece>& run, uint64_t start,
                 uint64_t end) {
     // Reused by this pool thread from run to run: not allocated and zeroed each
-    // time (that was 2-3 % of a restore's CPU time: memset and page faults).
+    // time (that was 2-3 % of a restore's CPU time: memset and page faults; as a
+    // growing vector, half of a restore's page faults).
     // (Reading ahead on a thread of its own, 32 MiB ahead of the pool, was tried:
     // more CPU, no faster, and 50-60 MiB more peak RSS.)
-    static thread_local Bytes buf;
-    if (buf.size() < end - start) buf.resize(end - start);
-    const Status read = repo_.backend().LoadInto({storage::FileKind::kData, pack.id.Hex()}, start,
-                                                 std::span<uint8_t>(buf.data(), end - start));
+    static thread_local Scratch buf;
+    uint8_t* const data = buf.Get(end - start);
+    const Status read =
+        data == nullptr ? Internal("pack " + pack.id.Short() + ": out of memory")
+                        : repo_.backend().LoadInto({storage::FileKind::kData, pack.id.Hex()}, start,
+                                                   std::span<uint8_t>(data, end - start));
     for (size_t i = 0; i < run.size();) {
       const repo::BlobEntry& e = run[i].entry;
       Result<ByteSpan> plain =
           read.ok()
-              ? repo_.OpenBlobView(pack, e, ByteSpan(buf.data() + (e.offset - start), e.length))
+              ? repo_.OpenBlobView(pack, e, ByteSpan(data + (e.offset - start), e.length))
               : Result<ByteSpan>(read);
       Result<Bytes> loaded = Bytes();
       if (!plain.ok()) {
@@ -547,23 +551,46 @@ class Restorer {
   // A large piece is written on a writer thread: the pool thread copies it into a
   // buffer (aligned like its offset, so the direct write needs no staging) and
   // goes on decoding while the device writes; a direct write into new blocks
-  // waits for the device (about 0.9 GB/s here). Smaller pieces, and any piece
-  // when no buffer can be allocated, are written by the pool thread.
+  // waits for the device (about 0.9 GB/s here). The buffers are kept and reused
+  // (see base/scratch.h: fresh memory costs a page fault per page). Smaller
+  // pieces, and any piece when no buffer can be allocated, are written by the
+  // pool thread.
   void WritePiece(const std::shared_ptr<FileJob>& job, uint64_t offset, const Result<ByteSpan>& plain) {
     if (plain.ok() && plain->size() >= kDirectMin) {
-      writing_.Acquire(plain->size());
-      auto buf = std::make_shared<AlignedBuffer>(plain->size(), offset);
-      if (buf->data() != nullptr) {
-        std::memcpy(buf->data(), plain->data(), plain->size());
-        writers_.Submit([this, job, offset, buf] {
-          WriteNow(*job, offset, buf->span());
-          writing_.Release(buf->size());
+      const size_t size = plain->size();
+      writing_.Acquire(size);
+      std::shared_ptr<Scratch> buf = TakeBuffer();
+      uint8_t* data = AlignedFor(*buf, size, offset);
+      if (data != nullptr) {
+        std::memcpy(data, plain->data(), size);
+        writers_.Submit([this, job, offset, buf, data, size] {
+          WriteNow(*job, offset, ByteSpan(data, size));
+          GiveBack(buf);
+          writing_.Release(size);
         });
         return;
       }
-      writing_.Release(plain->size());
+      writing_.Release(size);
     }
     WriteNow(*job, offset, plain);
+  }
+
+  std::shared_ptr<Scratch> TakeBuffer() {
+    std::lock_guard<std::mutex> l(buffers_mu_);
+    if (buffers_.empty()) return std::make_shared<Scratch>();
+    std::shared_ptr<Scratch> b = std::move(buffers_.back());
+    buffers_.pop_back();
+    kept_bytes_ -= b->capacity();
+    return b;
+  }
+
+  // Keeps the buffer for the next piece, unless the kept ones already hold as
+  // much as may be in flight (then it is freed: peak memory stays bounded).
+  void GiveBack(std::shared_ptr<Scratch> b) {
+    std::lock_guard<std::mutex> l(buffers_mu_);
+    if (kept_bytes_ + b->capacity() > kWritingBytes) return;
+    kept_bytes_ += b->capacity();
+    buffers_.push_back(std::move(b));
   }
 
   // Writes one piece of the job's file (or records why it cannot) and finishes the
@@ -711,6 +738,9 @@ class Restorer {
   // Large pieces being written (WritePiece): their bytes, bounded, and the threads
   // that write them (two: the device gets two requests at once).
   Budget writing_{kWritingBytes};
+  std::mutex buffers_mu_;
+  std::vector<std::shared_ptr<Scratch>> buffers_;  // for WritePiece, free to take
+  size_t kept_bytes_ = 0;                          // their capacity
   ThreadPool writers_{2};
   ThreadPool pool_;  // last: destroyed (joined) before what its tasks (and the writers') use
 };
