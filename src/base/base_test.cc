@@ -84,6 +84,13 @@ TEST(Scratch, KeepsItsMemoryUntilItHasToGrow) {
   EXPECT_EQ(s.capacity() % (2u << 20), 0u);
   std::memset(big, 1, 3u << 20);  // all of it is usable
   EXPECT_EQ(big[(3u << 20) - 1], 1);
+
+  Scratch small_pages(/*huge=*/false);
+  uint8_t* c = small_pages.Get((3u << 20) + 1);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(c) % 4096, 0u);
+  EXPECT_EQ(small_pages.capacity() % 4096, 0u);
+  EXPECT_LT(small_pages.capacity(), (4u << 20));  // page-rounded, not huge-page-rounded
 }
 
 TEST(Id, HexParse) {

@@ -22,7 +22,7 @@ uint8_t* Scratch::Get(size_t n) {
   if (n <= capacity_ && data_) return data_.get();
   // Grows at least twofold, so a run of slowly rising sizes reallocates rarely.
   size_t want = std::max(n, capacity_ * 2);
-  const bool huge = want >= kHugeFrom;
+  const bool huge = huge_ && want >= kHugeFrom;
   want = RoundUp(want, huge ? kHuge : kPage);
   data_.reset();
   capacity_ = 0;

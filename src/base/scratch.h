@@ -21,7 +21,10 @@ namespace lb {
 
 class Scratch {
  public:
-  Scratch() = default;
+  // `huge`: from 1 MiB on, ask for huge pages. Each such buffer may hold up to
+  // 2 MiB more in memory than it uses; for many buffers of varying sizes (a
+  // pool's) that outweighs the faults saved.
+  explicit Scratch(bool huge = true) : huge_(huge) {}
   Scratch(Scratch&&) = default;
   Scratch& operator=(Scratch&&) = default;
 
@@ -36,6 +39,7 @@ class Scratch {
   };
   std::unique_ptr<uint8_t, Free> data_;
   size_t capacity_ = 0;
+  bool huge_ = true;
 };
 
 }  // namespace lb

@@ -577,7 +577,7 @@ class Restorer {
 
   std::shared_ptr<Scratch> TakeBuffer() {
     std::lock_guard<std::mutex> l(buffers_mu_);
-    if (buffers_.empty()) return std::make_shared<Scratch>();
+    if (buffers_.empty()) return std::make_shared<Scratch>(/*huge=*/false);
     std::shared_ptr<Scratch> b = std::move(buffers_.back());
     buffers_.pop_back();
     kept_bytes_ -= b->capacity();
