@@ -46,8 +46,6 @@ Status DecompressTo(ByteSpan in, size_t raw_length, uint8_t* out) {
   return Status::Ok();
 }
 
-// A per-thread buffer of at least n bytes: grown when needed, never zeroed again.
-
 }  // namespace
 
 // Loads a content-addressed file and checks it against its name, reading once
