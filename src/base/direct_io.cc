@@ -21,7 +21,7 @@ constexpr size_t kStage = 1u << 20;
 
 // The thread's aligned staging buffer; null when it cannot be allocated.
 uint8_t* Stage() {
-  thread_local Scratch buf;
+  thread_local Scratch buf(/*huge=*/false);  // 1 MiB, as before: not rounded to 2
   return buf.Get(kStage);
 }
 
