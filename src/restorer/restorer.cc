@@ -98,6 +98,51 @@ Result<uint64_t> WriteSparse(const fs::File& f, const fs::File& direct, uint64_t
   return end;
 }
 
+// A file's first piece of kSmallDirectMin up to kDirectMin bytes (most often
+// the whole file) also bypasses the page cache: files of 64-256 KiB hold 15 % of
+// the default corpus, and each of their pages costs a fresh page on this VM (see
+// base/direct_io.h). Opening a second descriptor for them (ReopenDirect, a path
+// lookup through /proc) costs about what it saves, so the piece's descriptor
+// itself is switched to O_DIRECT (F_SETFL) for its aligned part and back for the
+// tail. That is safe because the descriptor is this write's own: created or
+// opened by the restore without status flags, and not shared while it writes.
+constexpr size_t kSmallDirectMin = 64u << 10;
+
+bool GoesDirect(uint64_t offset, size_t size) {
+  return size >= kDirectMin || (offset == 0 && size >= kSmallDirectMin);
+}
+
+// Writes `data` (a piece at offset 0 under kDirectMin, in 4 KiB-aligned memory)
+// as above and returns true; false, having written nothing that stays, when it
+// does not qualify (or holds an all-zero block, which WriteSparse keeps as a
+// hole) or the file system refuses O_DIRECT: the caller writes it as usual.
+bool WriteSmallDirect(int fd, uint64_t offset, ByteSpan data, Result<uint64_t>* end) {
+  if (offset != 0 || data.size() < kSmallDirectMin || data.size() >= kDirectMin ||
+      reinterpret_cast<uintptr_t>(data.data()) % kBlock != 0)
+    return false;
+  for (size_t i = 0; i < data.size(); i += kBlock)
+    if (IsZero(data.data() + i, std::min(kBlock, data.size() - i))) return false;
+  if (::fcntl(fd, F_SETFL, O_DIRECT) != 0) return false;
+  const size_t aligned = data.size() / kBlock * kBlock;
+  ssize_t w;
+  do {
+    w = ::pwrite(fd, data.data(), aligned, 0);
+  } while (w < 0 && errno == EINTR);
+  const int err = errno;
+  if (::fcntl(fd, F_SETFL, 0) != 0) {
+    *end = ErrnoStatus("write file: clear O_DIRECT", errno);
+    return true;
+  }
+  if (w < 0 && err != EINVAL) {
+    *end = ErrnoStatus("write file", err);
+    return true;
+  }
+  if (w != static_cast<ssize_t>(aligned)) return false;  // refused or short: all again
+  Status st = WriteAtDirect(fd, -1, aligned, data.subspan(aligned), "file");
+  *end = st.ok() ? Result<uint64_t>(static_cast<uint64_t>(data.size())) : Result<uint64_t>(st);
+  return true;
+}
+
 // A directory being restored. It is finished (its metadata applied, then its
 // parent told) when the walk has left it and all of its files and subdirectories
 // are finished; whoever finishes the last of them does that, walker or worker.
@@ -548,18 +593,18 @@ class Restorer {
     if (job.error.ok()) job.error = st;
   }
 
-  // A large piece is written on a writer thread: the pool thread copies it into a
-  // buffer (aligned like its offset, so the direct write needs no staging) and
-  // goes on decoding while the device writes; a direct write into new blocks
-  // waits for the device (about 0.9 GB/s here). The buffers are kept and reused
-  // (see base/scratch.h: fresh memory costs a page fault per page). Smaller
-  // pieces, and any piece when no buffer can be allocated, are written by the
-  // pool thread.
+  // A piece that goes direct (GoesDirect) is written on a writer thread: the pool
+  // thread copies it into a buffer (aligned like its offset, so the direct write
+  // needs no staging) and goes on decoding while the device writes; a direct
+  // write into new blocks waits for the device (about 0.9 GB/s here). The
+  // buffers are kept and reused (see base/scratch.h: fresh memory costs a page
+  // fault per page). Other pieces, and any piece when no buffer can be
+  // allocated, are written by the pool thread.
   void WritePiece(const std::shared_ptr<FileJob>& job, uint64_t offset, const Result<ByteSpan>& plain) {
-    if (plain.ok() && plain->size() >= kDirectMin) {
+    if (plain.ok() && GoesDirect(offset, plain->size())) {
       const size_t size = plain->size();
       writing_.Acquire(size);
-      std::shared_ptr<Scratch> buf = TakeBuffer();
+      std::shared_ptr<Scratch> buf = TakeBuffer(size);
       uint8_t* data = AlignedFor(*buf, size, offset);
       if (data != nullptr) {
         std::memcpy(data, plain->data(), size);
@@ -575,10 +620,19 @@ class Restorer {
     WriteNow(*job, offset, plain);
   }
 
-  std::shared_ptr<Scratch> TakeBuffer() {
+  // The kept buffer that fits `size` most closely (the smallest that holds it,
+  // else the largest, to be grown): a small piece must not hold a large buffer,
+  // as the pieces in flight are counted by their size.
+  std::shared_ptr<Scratch> TakeBuffer(size_t size) {
     std::lock_guard<std::mutex> l(buffers_mu_);
     if (buffers_.empty()) return std::make_shared<Scratch>(/*huge=*/false);
-    std::shared_ptr<Scratch> b = std::move(buffers_.back());
+    size_t best = 0;
+    for (size_t i = 1; i < buffers_.size(); ++i) {
+      const size_t c = buffers_[i]->capacity(), b = buffers_[best]->capacity();
+      if (b >= size ? (c >= size && c < b) : c > b) best = i;
+    }
+    std::shared_ptr<Scratch> b = std::move(buffers_[best]);
+    buffers_[best] = std::move(buffers_.back());
     buffers_.pop_back();
     kept_bytes_ -= b->capacity();
     return b;
@@ -607,8 +661,11 @@ class Restorer {
       if (opened.ok()) {
         f.emplace(std::move(opened).value());
         // Restored files are not read again soon: large chunks bypass the page cache.
-        fs::File direct(plain->size() >= kDirectMin ? ReopenDirect(f->fd(), O_WRONLY) : -1);
-        auto end = WriteSparse(*f, direct, offset, *plain);
+        Result<uint64_t> end = uint64_t{0};
+        if (!WriteSmallDirect(f->fd(), offset, *plain, &end)) {
+          fs::File direct(plain->size() >= kDirectMin ? ReopenDirect(f->fd(), O_WRONLY) : -1);
+          end = WriteSparse(*f, direct, offset, *plain);
+        }
         st = end.status();
         if (end.ok()) {
           uint64_t seen = job.written_end.load();

@@ -12,10 +12,13 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <random>
+#include <vector>
 
 #include "archiver/archiver.h"
 #include "base/clock.h"
@@ -321,6 +324,42 @@ TEST_F(RestorerTest, LargeChunksBypassThePageCache) {
   }
   ::close(fd);
   EXPECT_EQ(ReadAll(out), bytes);
+}
+
+// Files of 64-256 KiB (one chunk) are written past the page cache too, through
+// their own descriptor switched to O_DIRECT: only the tail page stays. A zero
+// block inside one is still restored as a hole (the ordinary sparse write).
+TEST_F(RestorerTest, MidSizedFilesBypassThePageCacheAndKeepTheirHoles) {
+  const sfs::path dir = root_ / "mid";
+  sfs::create_directories(dir);
+  const std::vector<std::pair<std::string, size_t>> sizes = {
+      {"a", (64u << 10) + 123}, {"b", 80u << 10}, {"c", (200u << 10) + 4000}, {"d", (256u << 10) - 1}};
+  std::map<std::string, std::string> content;
+  uint64_t seed = 21;
+  for (const auto& [name, size] : sizes) content[name] = RandomString(size, seed++);
+  content["holed"] = RandomString(100u << 10, seed++);
+  std::fill_n(content["holed"].begin() + (32u << 10), 8u << 10, '\0');
+  for (const auto& [name, bytes] : content) std::ofstream(dir / name, std::ios::binary) << bytes;
+  auto st = BackUpAndRestore(dir);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  const sfs::path out = root_ / "out" / dir.relative_path();
+  for (const auto& [name, bytes] : content) {
+    const int fd = ::open((out / name).c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0) << name;
+    const int direct = ReopenDirect(fd, O_RDONLY);
+    auto cached = CachedPages(fd, bytes.size());
+    ASSERT_TRUE(cached.ok()) << cached.status().ToString();
+    struct stat s = {};
+    ASSERT_EQ(::fstat(fd, &s), 0);
+    if (name == "holed") {
+      EXPECT_LE(static_cast<uint64_t>(s.st_blocks) * 512, bytes.size() - (8u << 10)) << "the zeros are a hole";
+    } else if (direct >= 0) {
+      EXPECT_LE(*cached, 1u) << name << ": only the tail goes through the cache";
+    }
+    if (direct >= 0) ::close(direct);
+    ::close(fd);
+    EXPECT_EQ(ReadAll(out / name), bytes) << name;
+  }
 }
 
 // A large chunk is read and opened once and written to every place it goes
