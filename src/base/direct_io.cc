@@ -89,15 +89,39 @@ int ReopenDirect(int fd, int access) {
   return ::open(path.c_str(), access | O_DIRECT | O_CLOEXEC);
 }
 
-Status WriteAtDirect(int fd, int direct_fd, uint64_t offset, ByteSpan data, const std::string& what) {
+namespace {
+
+// Writes `data` at `offset`: the unaligned head through `fd`, the aligned middle
+// with `direct(aligned_offset, p, n)` (which returns how much of it it wrote,
+// see PwriteDirect), the rest through `fd`.
+template <typename Direct>
+Status WriteAround(int fd, uint64_t offset, ByteSpan data, const std::string& what, Direct&& direct) {
   const uint64_t end = offset + data.size();
   const uint64_t a = (offset + kAlign - 1) / kAlign * kAlign;
   const uint64_t b = end / kAlign * kAlign;
-  if (direct_fd < 0 || a >= b) return PwriteAll(fd, offset, data.data(), data.size(), what);
+  if (a >= b) return PwriteAll(fd, offset, data.data(), data.size(), what);
   LB_RETURN_IF_ERROR(PwriteAll(fd, offset, data.data(), a - offset, what));
-  LB_ASSIGN_OR_RETURN(size_t direct, WriteDirect(direct_fd, a, data.data() + (a - offset), b - a, what));
-  const uint64_t rest = a + direct;
+  LB_ASSIGN_OR_RETURN(size_t put, direct(a, data.data() + (a - offset), b - a));
+  const uint64_t rest = a + put;
   return PwriteAll(fd, rest, data.data() + (rest - offset), end - rest, what);
+}
+
+}  // namespace
+
+Status WriteAtDirect(int fd, int direct_fd, uint64_t offset, ByteSpan data, const std::string& what) {
+  if (direct_fd < 0) return PwriteAll(fd, offset, data.data(), data.size(), what);
+  return WriteAround(fd, offset, data, what, [&](uint64_t a, const uint8_t* p, size_t n) {
+    return WriteDirect(direct_fd, a, p, n, what);
+  });
+}
+
+Status WriteAtDirectSwitched(int fd, uint64_t offset, ByteSpan data, const std::string& what) {
+  return WriteAround(fd, offset, data, what, [&](uint64_t a, const uint8_t* p, size_t n) -> Result<size_t> {
+    if (::fcntl(fd, F_SETFL, O_DIRECT) != 0) return size_t{0};  // refused: all through the cache
+    Result<size_t> put = WriteDirect(fd, a, p, n, what);
+    if (::fcntl(fd, F_SETFL, 0) != 0) return ErrnoStatus("write " + what + ": clear O_DIRECT", errno);
+    return put;
+  });
 }
 
 Result<size_t> ReadAtDirect(int fd, int direct_fd, uint64_t offset, std::span<uint8_t> out,

@@ -48,6 +48,13 @@ int ReopenDirect(int fd, int access);
 // system refuses (EINVAL) is done through `fd` instead. Errors name `what`.
 Status WriteAtDirect(int fd, int direct_fd, uint64_t offset, ByteSpan data, const std::string& what);
 
+// As WriteAtDirect, but the aligned middle goes through `fd` itself, switched to
+// O_DIRECT (fcntl F_SETFL) and back: no second descriptor to open, which costs
+// a path lookup through /proc. Only for a descriptor that no other thread uses
+// meanwhile and that has no status flags (O_APPEND, O_NONBLOCK... are cleared).
+// Written through the cache when the file system refuses O_DIRECT.
+Status WriteAtDirectSwitched(int fd, uint64_t offset, ByteSpan data, const std::string& what);
+
 // Reads into `out` from `offset` until it is full or the file ends; returns the
 // count. Through `direct_fd` (when >= 0), in aligned pieces staged through the
 // thread's buffer; through `fd` when the file system refuses (EINVAL).

@@ -99,6 +99,26 @@ TEST_F(DirectIo, AlignedForIsWrittenFromItselfAtItsOffset) {
   }
 }
 
+// The same through the one descriptor, switched to O_DIRECT and back (from
+// unaligned memory: staged), at any offset; the descriptor ends without O_DIRECT.
+TEST_F(DirectIo, SwitchedDescriptorWritesTheMiddleDirect) {
+  for (uint64_t offset : {0ull, 100ull, 4096ull}) {
+    for (size_t size : {size_t{4095}, size_t{(64u << 10) + 123}, size_t{(2u << 20) + 5}}) {
+      int fd = -1, direct = -1;
+      Fresh(&fd, &direct);
+      ::close(direct);  // Fresh checked that O_DIRECT is allowed here
+      const Bytes data = Pattern(size, static_cast<uint8_t>(offset + size));
+      ASSERT_TRUE(WriteAtDirectSwitched(fd, offset, data, "f").ok());
+      EXPECT_EQ(::fcntl(fd, F_GETFL) & O_DIRECT, 0);
+      EXPECT_LE(Resident(fd, offset + size), 2u) << "offset " << offset << " size " << size;
+      Bytes want(offset + size, 0);
+      std::copy(data.begin(), data.end(), want.begin() + static_cast<ptrdiff_t>(offset));
+      EXPECT_EQ(ReadAll(fd), want) << "offset " << offset << " size " << size;
+      ::close(fd);
+    }
+  }
+}
+
 TEST_F(DirectIo, AlignedMiddleBypassesThePageCache) {
   int fd = -1, direct = -1;
   Fresh(&fd, &direct);

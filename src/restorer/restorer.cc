@@ -103,43 +103,24 @@ Result<uint64_t> WriteSparse(const fs::File& f, const fs::File& direct, uint64_t
 // the default corpus, and each of their pages costs a fresh page on this VM (see
 // base/direct_io.h). Opening a second descriptor for them (ReopenDirect, a path
 // lookup through /proc) costs about what it saves, so the piece's descriptor
-// itself is switched to O_DIRECT (F_SETFL) for its aligned part and back for the
-// tail. That is safe because the descriptor is this write's own: created or
-// opened by the restore without status flags, and not shared while it writes.
+// itself is switched to O_DIRECT for its aligned part (WriteAtDirectSwitched).
+// That is safe because the descriptor is this write's own: created or opened by
+// the restore without status flags, and not shared while it writes.
 constexpr size_t kSmallDirectMin = 64u << 10;
 
 bool GoesDirect(uint64_t offset, size_t size) {
   return size >= kDirectMin || (offset == 0 && size >= kSmallDirectMin);
 }
 
-// Writes `data` (a piece at offset 0 under kDirectMin, in 4 KiB-aligned memory)
-// as above and returns true; false, having written nothing that stays, when it
-// does not qualify (or holds an all-zero block, which WriteSparse keeps as a
-// hole) or the file system refuses O_DIRECT: the caller writes it as usual.
+// Writes `data` (a piece under kDirectMin that GoesDirect) with
+// WriteAtDirectSwitched and returns true; false, having written nothing, when it
+// does not qualify or holds an all-zero block (which WriteSparse keeps as a hole).
 bool WriteSmallDirect(int fd, uint64_t offset, ByteSpan data, Result<uint64_t>* end) {
-  if (offset != 0 || data.size() < kSmallDirectMin || data.size() >= kDirectMin ||
-      reinterpret_cast<uintptr_t>(data.data()) % kBlock != 0)
-    return false;
+  if (data.size() >= kDirectMin || !GoesDirect(offset, data.size())) return false;
   for (size_t i = 0; i < data.size(); i += kBlock)
     if (IsZero(data.data() + i, std::min(kBlock, data.size() - i))) return false;
-  if (::fcntl(fd, F_SETFL, O_DIRECT) != 0) return false;
-  const size_t aligned = data.size() / kBlock * kBlock;
-  ssize_t w;
-  do {
-    w = ::pwrite(fd, data.data(), aligned, 0);
-  } while (w < 0 && errno == EINTR);
-  const int err = errno;
-  if (::fcntl(fd, F_SETFL, 0) != 0) {
-    *end = ErrnoStatus("write file: clear O_DIRECT", errno);
-    return true;
-  }
-  if (w < 0 && err != EINVAL) {
-    *end = ErrnoStatus("write file", err);
-    return true;
-  }
-  if (w != static_cast<ssize_t>(aligned)) return false;  // refused or short: all again
-  Status st = WriteAtDirect(fd, -1, aligned, data.subspan(aligned), "file");
-  *end = st.ok() ? Result<uint64_t>(static_cast<uint64_t>(data.size())) : Result<uint64_t>(st);
+  Status st = WriteAtDirectSwitched(fd, offset, data, "file");
+  *end = st.ok() ? Result<uint64_t>(offset + data.size()) : Result<uint64_t>(st);
   return true;
 }
 
