@@ -110,12 +110,15 @@ int main(int argc, char** argv) {
   app.add_subcommand("version", "print the version")->callback([] {
     std::cout << lb::app::ProgramVersion() << "\n";
   });
+  app.set_version_flag("--version", lb::app::ProgramVersion(), "print the version and exit");
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::cerr << "lifeboat: " << e.what() << " (see 'lifeboat --help')\n";

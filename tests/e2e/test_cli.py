@@ -48,6 +48,8 @@ class CliTest(lbtest.LBTestCase):
     def test_version(self):
         p = self.lb.run(["version"])
         self.assertTrue(p.stdout.strip(), "version prints nothing")
+        # --version, as other backup tools spell it, prints the same line and exits 0
+        self.assertEqual(self.lb.run(["--version"]).stdout, p.stdout)
 
     def test_usage_errors(self):
         self.lb.init()
