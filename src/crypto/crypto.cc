@@ -158,7 +158,7 @@ void SealAppend(const Key& key, const Nonce& nonce_in, ByteSpan plaintext, ByteS
   const size_t start = out.size();
   out.resize(start + kAeadOverhead + plaintext.size());
   uint8_t* nonce = out.data() + start;
-  uint8_t* ct = nonce + 12;
+  uint8_t* ct = nonce + kNonceBytes;
   uint8_t* tag = ct + plaintext.size();
   std::memcpy(nonce, nonce_in.data(), nonce_in.size());
   ThreadGcm& c = SealCtx();
@@ -190,7 +190,7 @@ Result<Bytes> Open(const Key& key, ByteSpan sealed, ByteSpan associated) {
 Status OpenTo(const Key& key, ByteSpan sealed, ByteSpan associated, uint8_t* out) {
   if (sealed.size() < kAeadOverhead) return Corrupt("ciphertext too short");
   const uint8_t* nonce = sealed.data();
-  const uint8_t* ct = nonce + 12;
+  const uint8_t* ct = nonce + kNonceBytes;
   const size_t ct_len = sealed.size() - kAeadOverhead;
   const uint8_t* tag = ct + ct_len;
   ThreadGcm& c = OpenCtx();

@@ -41,19 +41,21 @@ void RandomBytes(std::span<uint8_t> out);
 Key RandomKey();
 
 // AES-256-GCM. Output layout: nonce (12) || ciphertext || tag (16).
-constexpr size_t kAeadOverhead = 12 + 16;
+constexpr size_t kNonceBytes = 12;
+constexpr size_t kAeadOverhead = kNonceBytes + 16;
 Bytes Seal(const Key& key, ByteSpan plaintext, ByteSpan associated);
 // Appends the sealed form to `out` (avoids a copy in the pack writer).
 void SealAppend(const Key& key, ByteSpan plaintext, ByteSpan associated, Bytes& out);
 // The same with the caller's nonce, which must never repeat under `key` (the pack
 // writer derives one per blob from a random per-pack base, see PackBuilder).
-using Nonce = std::array<uint8_t, 12>;
+using Nonce = std::array<uint8_t, kNonceBytes>;
 void SealAppend(const Key& key, const Nonce& nonce, ByteSpan plaintext, ByteSpan associated,
                 Bytes& out);
 // kCorrupt when the bytes, the tag or the associated data do not match.
 Result<Bytes> Open(const Key& key, ByteSpan sealed, ByteSpan associated);
 // Open into `out`, which must hold sealed.size() - kAeadOverhead bytes (the caller
-// checks sealed.size() >= kAeadOverhead); on an error `out` holds garbage.
+// checks sealed.size() >= kAeadOverhead); on an error `out` holds garbage. `out`
+// may be the ciphertext's own place, sealed.data() + kNonceBytes (in place).
 Status OpenTo(const Key& key, ByteSpan sealed, ByteSpan associated, uint8_t* out);
 
 // Argon2id password hashing into a 32-byte key. ops >= 1, mem_bytes >= 8 KiB.

@@ -93,6 +93,23 @@ TEST_F(CryptoTest, SealOpenRoundTrip) {
   EXPECT_TRUE(empty->empty());
 }
 
+// Opening in place (out = the ciphertext's own bytes) gives the plaintext, for a
+// message longer than OpenSSL's blocks, and still checks the tag.
+TEST_F(CryptoTest, OpenToInPlace) {
+  Key k = RandomKey();
+  Bytes ad = {4, 5};
+  Bytes plain(100000);
+  for (size_t i = 0; i < plain.size(); ++i) plain[i] = static_cast<uint8_t>(i * 7 + i / 251);
+  Bytes sealed = Seal(k, plain, ad);
+  Bytes bad = sealed;
+  ASSERT_TRUE(OpenTo(k, sealed, ad, sealed.data() + kNonceBytes).ok());
+  EXPECT_EQ(Bytes(sealed.begin() + kNonceBytes, sealed.end() - (kAeadOverhead - kNonceBytes)), plain);
+  bad[bad.size() - 1] ^= 0x80;  // the tag
+  Status st = OpenTo(k, bad, ad, bad.data() + kNonceBytes);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), Code::kCorrupt);
+}
+
 // Every seal draws a new nonce: the same plaintext under the same key never gives
 // the same bytes (a repeated AES-GCM nonce would leak the plaintexts' XOR).
 TEST_F(CryptoTest, EverySealHasItsOwnNonce) {

@@ -925,6 +925,33 @@ TEST_F(RepoBlobTest, DamagedPackDetected) {
   EXPECT_GT(other_packs, 100u);
 }
 
+// OpenBlobInPlace (the restorer's path) gives the same bytes as LoadBlob for
+// blobs stored compressed and stored raw, and calls a damaged one corrupt.
+TEST_F(RepoBlobTest, OpenBlobInPlaceMatchesLoadBlob) {
+  Populate();
+  ASSERT_FALSE(HasFailure());
+  size_t compressed = 0, raw = 0;
+  for (const auto& b : blobs_) {
+    auto loc = repo_->index().Find(b.id);
+    ASSERT_TRUE(loc.has_value());
+    auto sealed = repo_->backend().Load({storage::FileKind::kData, loc->pack->id.Hex()},
+                                        loc->entry.offset, loc->entry.length);
+    ASSERT_TRUE(sealed.ok()) << sealed.status().ToString();
+    Bytes copy = *sealed;
+    auto plain = repo_->OpenBlobInPlace(*loc->pack, loc->entry, std::span<uint8_t>(*sealed));
+    ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+    EXPECT_EQ(Bytes(plain->begin(), plain->end()), b.data);
+    (loc->entry.compression == Compression::kZstd ? compressed : raw)++;
+
+    copy[copy.size() / 2] ^= 0x01;
+    auto bad = repo_->OpenBlobInPlace(*loc->pack, loc->entry, std::span<uint8_t>(copy));
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.status().code(), Code::kCorrupt) << bad.status().ToString();
+  }
+  EXPECT_GT(compressed, 10u);
+  EXPECT_GT(raw, 10u);
+}
+
 TEST_F(RepoTest, DamagedIndexFileIsReportedOrFailsOpen) {
   Bytes data(5000, 3);
   Id id;

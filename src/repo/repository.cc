@@ -489,6 +489,17 @@ Result<Bytes> Repository::OpenBlob(const PackInfo& pack, const BlobEntry& e, Byt
 
 Result<ByteSpan> Repository::OpenBlobView(const PackInfo& pack, const BlobEntry& e,
                                           ByteSpan sealed) {
+  return OpenBlobAt(pack, e, sealed, nullptr);
+}
+
+Result<ByteSpan> Repository::OpenBlobInPlace(const PackInfo& pack, const BlobEntry& e,
+                                             std::span<uint8_t> sealed) {
+  return OpenBlobAt(pack, e, sealed,
+                    sealed.size() >= crypto::kAeadOverhead ? sealed.data() + crypto::kNonceBytes : nullptr);
+}
+
+Result<ByteSpan> Repository::OpenBlobAt(const PackInfo& pack, const BlobEntry& e, ByteSpan sealed,
+                                        uint8_t* stored) {
   static thread_local Scratch opened, decompressed;
   // Named only on an error: this runs for every blob read.
   auto what = [&] {
@@ -497,7 +508,7 @@ Result<ByteSpan> Repository::OpenBlobView(const PackInfo& pack, const BlobEntry&
   LB_ASSIGN_OR_RETURN_CTX(crypto::Key key, PackKey(pack), what());
   if (sealed.size() < crypto::kAeadOverhead) return Corrupt(what() + ": ciphertext too short");
   const size_t stored_len = sealed.size() - crypto::kAeadOverhead;
-  uint8_t* stored = opened.Get(stored_len);
+  if (stored == nullptr) stored = opened.Get(stored_len);
   if (stored == nullptr) return Internal(what() + ": out of memory");
   LB_RETURN_IF_ERROR_CTX(crypto::OpenTo(key, sealed, BlobAd(e.id, e.kind), stored), what());
   ByteSpan plain(stored, stored_len);

@@ -113,6 +113,11 @@ class Repository {
   // allocation or zeroing per blob; they grow to the largest blob opened). The span
   // is valid until the same thread's next OpenBlobView or OpenBlob.
   Result<ByteSpan> OpenBlobView(const PackInfo& pack, const BlobEntry& entry, ByteSpan sealed);
+  // OpenBlobView that decrypts `sealed` (the caller's) in place, so that it holds
+  // garbage afterwards whatever the result: no per-thread buffer for the
+  // decrypted bytes, and none at all for a blob stored uncompressed (the span is
+  // then part of `sealed`).
+  Result<ByteSpan> OpenBlobInPlace(const PackInfo& pack, const BlobEntry& entry, std::span<uint8_t> sealed);
   // Writes the open pack and any index entries not yet written.
   Status Flush();
 
@@ -197,6 +202,10 @@ class Repository {
   Status WritePendingIndex();
   Result<SaveResult> StoreBlob(BlobKind kind, const Id& id, ByteSpan plaintext);
   Result<crypto::Key> PackKey(const PackInfo& pack);
+  // OpenBlobView with the decrypted bytes put at `stored` (sealed.size() -
+  // kAeadOverhead bytes, which may be the ciphertext's own place), or into a
+  // buffer of the calling thread when it is null.
+  Result<ByteSpan> OpenBlobAt(const PackInfo& pack, const BlobEntry& e, ByteSpan sealed, uint8_t* stored);
 
   std::unique_ptr<storage::Backend> backend_;
   Config config_;

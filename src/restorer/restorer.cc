@@ -543,7 +543,7 @@ class Restorer {
       const repo::BlobEntry& e = run[i].entry;
       Result<ByteSpan> plain =
           read.ok()
-              ? repo_.OpenBlobView(pack, e, ByteSpan(data + (e.offset - start), e.length))
+              ? repo_.OpenBlobInPlace(pack, e, std::span<uint8_t>(data + (e.offset - start), e.length))
               : Result<ByteSpan>(read);
       Result<Bytes> loaded = Bytes();
       if (!plain.ok()) {
