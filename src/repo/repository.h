@@ -111,12 +111,14 @@ class Repository {
   Result<Bytes> OpenBlob(const PackInfo& pack, const BlobEntry& entry, ByteSpan sealed);
   // OpenBlob into buffers of the calling thread, reused from blob to blob (no
   // allocation or zeroing per blob; they grow to the largest blob opened). The span
-  // is valid until the same thread's next OpenBlobView or OpenBlob.
+  // is valid until the same thread's next OpenBlob, OpenBlobView, OpenBlobInPlace
+  // or LoadBlob.
   Result<ByteSpan> OpenBlobView(const PackInfo& pack, const BlobEntry& entry, ByteSpan sealed);
   // OpenBlobView that decrypts `sealed` (the caller's) in place, so that it holds
   // garbage afterwards whatever the result: no per-thread buffer for the
-  // decrypted bytes, and none at all for a blob stored uncompressed (the span is
-  // then part of `sealed`).
+  // decrypted bytes. The span of a compressed blob lies in the thread's buffer
+  // (valid as OpenBlobView's); that of a blob stored uncompressed is part of
+  // `sealed` (valid as long as it is).
   Result<ByteSpan> OpenBlobInPlace(const PackInfo& pack, const BlobEntry& entry, std::span<uint8_t> sealed);
   // Writes the open pack and any index entries not yet written.
   Status Flush();
