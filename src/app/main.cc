@@ -69,7 +69,9 @@ int main(int argc, char** argv) {
                  "read the password from this file (env LIFEBOAT_PASSWORD_FILE)");
   app.add_flag("--json", g.json, "machine-readable output");
   app.add_flag("-q,--quiet", g.quiet, "print nothing but errors");
-  app.add_option("--threads", g.threads, "worker threads (default: one per core)");
+  app.add_option("--threads", g.threads,
+                 "worker threads (default: one per core; a backup adds one, which works while "
+                 "another waits for a pack write)");
   app.add_option("--connections", TheBackendOptions().connections,
                  "storage requests in flight at once (S3, rest; default 8)")
       ->check(CLI::Range(1u, 256u));

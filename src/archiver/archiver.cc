@@ -43,12 +43,24 @@ bool Unchanged(const Node& old, const fs::Metadata& now) {
          old.meta.ctime_ns == now.ctime_ns && old.meta.inode == now.inode;
 }
 
+// Without --threads a backup's pool has one thread more than there are cores:
+// the thread that cuts a pack writes it (16 MiB direct, then two fsyncs) and
+// waits for the device, and the extra thread keeps the cores busy meanwhile.
+// Its pack buffers stay at one per core (at least two: one open, one being
+// written), so the extra thread adds no 16 MiB buffer to the peak memory.
+unsigned PoolThreads(const Options& opt) {
+  return opt.threads ? opt.threads : ThreadPool::DefaultThreads() + 1;
+}
+unsigned MaxPackBuffers(const Options& opt) {
+  return opt.threads ? 0 : std::max(2u, ThreadPool::DefaultThreads());
+}
+
 class Walker {
  public:
   Walker(repo::Repository& repo, const Options& opt)
       : repo_(repo),
         opt_(opt),
-        pool_(opt.threads ? opt.threads : ThreadPool::DefaultThreads()),
+        pool_(PoolThreads(opt)),
         budget_(BudgetBytes(repo), BudgetBytes(repo) / 4),
         completions_([this](PendingDir& d) { return CompleteDir(d); }, kMaxPendingDirs,
                      kMaxPendingNodes) {}
@@ -796,6 +808,16 @@ lb::Result<Result> Backup(repo::Repository& repo, const Options& options, const 
       if (t.ok()) parent_root = std::move(t).value();
     }
   }
+  // The pack buffer limit holds for this backup only (declared before the
+  // walker, so restored after its tasks are done).
+  struct WriteOptionsScope {
+    repo::Repository& repo;
+    repo::WriteOptions saved;
+    ~WriteOptionsScope() { repo.set_write_options(saved); }
+  } scope{repo, repo.write_options()};
+  repo::WriteOptions write_options = scope.saved;
+  write_options.max_pack_buffers = MaxPackBuffers(options);
+  repo.set_write_options(write_options);
   Walker w(repo, options);
   if (options.on_progress && options.stdin_fd < 0) {
     // A re-backup's totals are estimated from the parent: scanning would lstat

@@ -49,7 +49,7 @@ struct Options {
   fs::PatternList excludes;
   bool one_file_system = false;
   bool dry_run = false;  // read and chunk, store nothing
-  unsigned threads = 0;  // 0: one per core
+  unsigned threads = 0;  // 0: one per core plus one (see PoolThreads in archiver.cc)
   std::vector<std::string> tags;
   std::string host;
   std::optional<Id> parent;  // parent snapshot id (already resolved by the caller)

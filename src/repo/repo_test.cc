@@ -12,6 +12,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "base/clock.h"
 #include "repo/config.h"
@@ -720,6 +721,106 @@ TEST_F(RepoTest, IndexCacheSavesIndexReads) {
   loads(with_cache);
   EXPECT_EQ(CountFiles(index_dir), 2u);
   EXPECT_FALSE(fs::exists(index_dir + "/" + first));
+}
+
+// Forwards to a local backend; pack saves are slowed down and counted, so a test
+// can see how many are written at once, and the next `fail_packs` of them fail.
+class SlowPackBackend final : public storage::Backend {
+ public:
+  explicit SlowPackBackend(std::unique_ptr<storage::Backend> inner) : inner_(std::move(inner)) {}
+  std::string Location() const override { return inner_->Location(); }
+  Status Create() override { return inner_->Create(); }
+  Status Save(const storage::Handle& h, ByteSpan data) override {
+    if (h.kind != storage::FileKind::kData) return inner_->Save(h, data);
+    const int now = ++writing;
+    for (int seen = most; now > seen && !most.compare_exchange_weak(seen, now);) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(3));
+    Status st = fail_packs.fetch_sub(1) > 0 ? IoError("injected pack write failure")
+                                            : inner_->Save(h, data);
+    --writing;
+    return st;
+  }
+  Result<Bytes> Load(const storage::Handle& h, uint64_t offset, uint64_t length) override {
+    return inner_->Load(h, offset, length);
+  }
+  Result<uint64_t> Size(const storage::Handle& h) override { return inner_->Size(h); }
+  Status List(storage::FileKind kind,
+              const std::function<Status(const std::string&, uint64_t)>& fn) override {
+    return inner_->List(kind, fn);
+  }
+  Status Remove(const storage::Handle& h) override { return inner_->Remove(h); }
+
+  std::atomic<int> writing{0}, most{0}, fail_packs{0};
+
+ private:
+  std::unique_ptr<storage::Backend> inner_;
+};
+
+// WriteOptions::max_pack_buffers bounds the packs that are open or being
+// written, whatever the number of threads storing blobs; a failed pack write
+// gives its buffer back, so the other threads go on instead of waiting forever.
+TEST_F(RepoTest, MaxPackBuffersBoundsThePacksInFlight) {
+  ASSERT_NE(InitRepo("pw", 64 * 1024), nullptr);
+  for (unsigned cap : {1u, 2u}) {
+    auto backend = std::make_unique<SlowPackBackend>(storage::NewLocalBackend(dir_));
+    SlowPackBackend* slow = backend.get();
+    auto repo = Repository::Open(std::move(backend), "pw");
+    ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+    (*repo)->set_write_options({kDefaultCompressionLevel, cap});
+    std::vector<std::vector<std::pair<Id, Bytes>>> saved(4);
+    std::vector<std::thread> threads;
+    for (size_t t = 0; t < saved.size(); ++t) {
+      threads.emplace_back([&, t] {
+        std::mt19937_64 rng(cap * 100 + t);
+        for (int i = 0; i < 40; ++i) {
+          Bytes data = RandomBlob(rng, 8000 + rng() % 12000);
+          const Id id = (*repo)->BlobId(data);
+          auto r = (*repo)->SaveBlob(BlobKind::kData, id, data);
+          ASSERT_TRUE(r.ok()) << r.status().ToString();
+          saved[t].emplace_back(id, std::move(data));
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    ASSERT_TRUE((*repo)->Flush().ok());
+    EXPECT_GE((*repo)->index().pack_count(), 20u) << "cap " << cap;
+    EXPECT_GE(slow->most.load(), 1);
+    EXPECT_LE(slow->most.load(), static_cast<int>(cap)) << "cap " << cap;
+    for (const auto& per_thread : saved)
+      for (const auto& [id, data] : per_thread) {
+        auto back = (*repo)->LoadBlob(id);
+        ASSERT_TRUE(back.ok()) << back.status().ToString();
+        EXPECT_TRUE(*back == data);
+      }
+  }
+
+  // A failed write: its thread gets the error, the others finish.
+  auto backend = std::make_unique<SlowPackBackend>(storage::NewLocalBackend(dir_));
+  backend->fail_packs = 1;
+  auto repo = Repository::Open(std::move(backend), "pw");
+  ASSERT_TRUE(repo.ok());
+  (*repo)->set_write_options({kDefaultCompressionLevel, 1});
+  std::atomic<int> failed{0}, stored{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937_64 rng(1000 + t);
+      for (int i = 0; i < 20; ++i) {
+        Bytes data = RandomBlob(rng, 20000);
+        auto r = (*repo)->SaveBlob(BlobKind::kData, (*repo)->BlobId(data), data);
+        if (r.ok()) {
+          ++stored;
+        } else {
+          EXPECT_NE(r.status().message().find("injected pack write failure"), std::string::npos);
+          ++failed;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failed.load(), 1);
+  EXPECT_EQ(stored.load(), 59);
 }
 
 TEST_F(RepoTest, OpenMissing) {

@@ -317,10 +317,17 @@ Result<SaveResult> Repository::StoreBlob(BlobKind kind, const Id& id, ByteSpan p
   // pack writes it before it opens another, so there are never more pack
   // buffers than threads storing blobs (they are reused, see spare_pack_buffers_).
   const SaveResult r{true, stored.size() + crypto::kAeadOverhead};
+  // With WriteOptions::max_pack_buffers set, a thread that needs a new pack
+  // while that many are open or being written waits for a write to finish.
   for (bool added = false; !added;) {
     std::unique_ptr<PackBuilder> full;
     {
-      std::lock_guard<std::mutex> l(pack_mu_);
+      std::unique_lock<std::mutex> l(pack_mu_);
+      const unsigned cap = write_options_.max_pack_buffers;
+      if (free_packs_.empty() && cap > 0 && pack_buffers_ >= cap) {
+        pack_cv_.wait(l);
+        continue;
+      }
       if (!free_packs_.empty() &&
           free_packs_.back()->FinishedSizeWith(stored.size()) > config_.pack_size) {
         full = std::move(free_packs_.back());
@@ -347,20 +354,33 @@ std::unique_ptr<PackBuilder> Repository::NewPackLocked() {
     buffer = std::move(spare_pack_buffers_.back());
     spare_pack_buffers_.pop_back();
   }
+  ++pack_buffers_;
   return std::make_unique<PackBuilder>(keys_.Current(), config_.pack_size, std::move(buffer));
 }
 
+void Repository::ReturnPackBuffer(Bytes* buffer) {
+  {
+    std::lock_guard<std::mutex> l(pack_mu_);
+    if (buffer != nullptr) spare_pack_buffers_.push_back(std::move(*buffer));
+    --pack_buffers_;
+  }
+  pack_cv_.notify_all();
+}
+
 Status Repository::WritePack(std::unique_ptr<PackBuilder> pack) {
-  if (!pack || pack->count() == 0) return Status::Ok();
+  if (!pack) return Status::Ok();
+  if (pack->count() == 0) {
+    ReturnPackBuffer(nullptr);
+    return Status::Ok();
+  }
   PackInfo info;
   Bytes bytes = pack->Finish(info);
   Status st = backend_->Save({FileKind::kData, info.id.Hex()}, bytes);
-  if (!st.ok() && st.code() != Code::kAlreadyExists)
+  if (!st.ok() && st.code() != Code::kAlreadyExists) {
+    ReturnPackBuffer(nullptr);
     return st.WithContext("save pack " + info.id.Short());
-  {
-    std::lock_guard<std::mutex> l(pack_mu_);
-    spare_pack_buffers_.push_back(std::move(bytes));
   }
+  ReturnPackBuffer(&bytes);
   bool write_index = false;
   {
     std::lock_guard<std::mutex> l(index_mu_);

@@ -9,6 +9,7 @@
 // with SaveBlob.
 #pragma once
 
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -48,6 +49,11 @@ constexpr int kDefaultCompressionLevel = 2;
 // Compression level for new blobs: 0 = off, 1..22 zstd levels.
 struct WriteOptions {
   int compression_level = kDefaultCompressionLevel;
+  // At most this many pack buffers (16 MiB each by default) at once: the open
+  // pack and the full ones being written. A thread that would open another
+  // waits until a write finishes. 0: no limit, which is one per thread storing
+  // blobs.
+  unsigned max_pack_buffers = 0;
 };
 
 struct SaveResult {
@@ -97,7 +103,9 @@ class Repository {
   storage::Backend& backend() { return *backend_; }
   const Index& index() const { return index_; }
   const chunker::Chunker& chunker() const { return chunker_; }
+  // Not while blobs are being stored.
   void set_write_options(const WriteOptions& o) { write_options_ = o; }
+  const WriteOptions& write_options() const { return write_options_; }
 
   // Keyed blob id of a plaintext.
   Id BlobId(ByteSpan plaintext) const;
@@ -201,6 +209,9 @@ class Repository {
   Status WritePack(std::unique_ptr<PackBuilder> pack);
   // A new open pack, in a spare buffer when there is one. Needs pack_mu_.
   std::unique_ptr<PackBuilder> NewPackLocked();
+  // Gives a pack's buffer back for reuse (null: the pack's buffer is dropped)
+  // and wakes a thread waiting for one. Needs pack_mu_ not held.
+  void ReturnPackBuffer(Bytes* buffer);
   Status WritePendingIndex();
   Result<SaveResult> StoreBlob(BlobKind kind, const Id& id, ByteSpan plaintext);
   Result<crypto::Key> PackKey(const PackInfo& pack);
@@ -228,6 +239,8 @@ class Repository {
 
   std::mutex pack_mu_;
   std::vector<std::unique_ptr<PackBuilder>> free_packs_;  // the open pack (at most one)
+  unsigned pack_buffers_ = 0;  // open and being written (WriteOptions::max_pack_buffers)
+  std::condition_variable pack_cv_;  // a pack buffer came back
   // Buffers of written packs, reused by new ones: allocating a pack-sized block
   // for every pack among the chunks' blocks fragmented the heap, and the peak
   // RSS of a large backup grew with its length.
