@@ -4,9 +4,12 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
+#include <thread>
 
 #include "archiver/archiver.h"
 #include "base/clock.h"
@@ -159,6 +162,34 @@ TEST_F(PrewalkTest, AWalkerThatSkipsDirectoriesGetsTheRest) {
   }
   EXPECT_EQ(missed, std::vector<std::string>{});
   EXPECT_EQ(pw.taken(), 4u);
+}
+
+TEST_F(PrewalkTest, AnEmptyDirectoryBehindALargeOneIsStillHandedOut) {
+  // A directory of more than kWalkingEntries is held whole once the walker has
+  // started, so the prewalk then waits for room even for an empty directory
+  // (0 entries wanted). It hung there for good: taking the large listing did not
+  // wake it, since "0 entries wanted" read as "not waiting" (a backup of
+  // /usr/lib/x86_64-linux-gnu stopped at the empty krb5/plugins/libkrb5).
+  const std::string first = root_ / "w" / "a", big = root_ / "w" / "big";
+  sfs::create_directories(first);
+  sfs::create_directories(big + "/z");
+  for (size_t i = 0; i < Prewalk::kWalkingEntries + 100; ++i)
+    std::ofstream(big + "/f" + std::to_string(i));
+  Prewalk pw({first, big}, fs::PatternList(), false);
+  pw.Start();
+  const struct stat a = LStat(first), b = LStat(big), z = LStat(big + "/z");
+  ASSERT_TRUE(pw.Take(first, a.st_dev, a.st_ino));  // the walk has begun: 4k held at most
+  // Let the prewalk publish big (more than the limit, as nothing else is held)
+  // and reach z, where it must wait for the walker.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_TRUE(pw.Take(big, b.st_dev, b.st_ino));
+  auto last = std::async(std::launch::async, [&] { return pw.Take(big + "/z", z.st_dev, z.st_ino); });
+  if (last.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
+    pw.Stop();  // frees the walker, so the test fails instead of hanging
+    ADD_FAILURE() << "the walker waited 20 s for an empty directory";
+  }
+  EXPECT_TRUE(last.get()) << "the empty directory is handed out";
+  EXPECT_EQ(pw.taken(), 3u);
 }
 
 TEST_F(PrewalkTest, NothingIsHandedOutBeforeStartOrAfterStop) {
