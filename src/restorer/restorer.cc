@@ -37,7 +37,8 @@ constexpr uint64_t kBatchBytes = 256u << 20;
 constexpr size_t kBatchesInFlight = 4;
 // Descriptors: a batch holds one for each of its directories, and a quarter of
 // the process's limit (at most 512) is for them; files kept open from creation
-// get up to half (HeldFiles); at least a quarter is left to everything else.
+// get up to half of what is left after kReserved (HeldFiles); at least a quarter
+// (and kReserved) is left to everything else.
 size_t DescriptorLimit() {
   struct rlimit rl = {};
   if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1u << 20;
@@ -48,12 +49,20 @@ size_t BatchDirs() {
   return std::max<size_t>(allowance / (2 * kBatchesInFlight), 1);
 }
 // A file of one chunk keeps the descriptor it was created with until that chunk
-// is written (no second open and close); half of the limit (at most all the
-// files in flight) is for them. Beyond it, files are closed and reopened: with a
-// quarter (5000 of 20000 here), a 71k-file restore made 110k openat calls; with
-// half, 85k.
+// is written (no second open and close); half of the limit less kReserved (at
+// most all the files in flight) is for them. Beyond it, files are closed and
+// reopened: with a quarter (5000 of 20000 here), a 71k-file restore made 110k
+// openat calls; with half, 85k.
+// kReserved: what a restore needs besides these and the batches' directories,
+// which does not shrink with the limit: up to 32 pack files the local backend
+// keeps open, each thread's file and O_DIRECT descriptors, stdio, the lock. With
+// a plain half, a limit of 48 left 8 descriptors spare and a test restoring
+// under it failed now and then ("Too many open files") on a loaded machine.
+constexpr size_t kReserved = 64;
 size_t HeldFiles() {
-  return std::max<size_t>(std::min<size_t>(kBatchFiles * kBatchesInFlight, DescriptorLimit() / 2), 1);
+  const size_t limit = DescriptorLimit();
+  const size_t spare = limit > kReserved ? limit - kReserved : 0;
+  return std::max<size_t>(std::min<size_t>(kBatchFiles * kBatchesInFlight, spare / 2), 1);
 }
 // Blobs of one pack closer than kGap are read in one request of at most kMaxRun
 // bytes (more requests would cost round trips, larger ones memory and parallelism).
