@@ -24,10 +24,12 @@
 // walker.
 //
 // Memory: until the walker takes its first listing at most `max_entries`
-// entries (names with their lstat) are held, then at most kWalkingEntries: what
-// was read while the repository was opened is kept, but a walker slowed down by
-// reading files (a first backup) is not trailed by a large buffer. The prewalk
-// waits while the walker catches up. Listings the walker has passed without
+// entries (names with their lstat) are held, then at most kWalkingEntries, or
+// one directory of up to `max_entries` when nothing else is held: what was read
+// while the repository was opened is kept, but a walker slowed down by reading
+// files (a first backup) is not trailed by a large buffer. The prewalk waits
+// while the walker catches up (even to publish an empty directory, when more
+// than kWalkingEntries are held). Listings the walker has passed without
 // taking are dropped.
 //
 // Thread safety: Take() and Stop() may be called from any one thread (the
