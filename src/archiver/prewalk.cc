@@ -202,13 +202,11 @@ void Prewalk::Run() {
     if (readable && held_ != 0 && held_ + n > limit_) {
       // Full: go on once half the limit is free, so that the walker and the
       // prewalk do not wake each other for every directory.
-      // A flag of its own: room_wanted_ is 0 for an empty directory, which must
-      // be woken all the same (it waits when held_ alone is over the limit).
-      reader_waiting_ = true;
+      // Set even for an empty directory (n == 0), which must be woken all the
+      // same: it waits when held_ alone is over the limit.
       room_wanted_ = n;
       room_cv_.wait(l, [&] { return stop_ || held_ == 0 || held_ + n <= limit_ / 2; });
-      reader_waiting_ = false;
-      room_wanted_ = 0;
+      room_wanted_.reset();
     }
     if (stop_) break;
     if (readable) {
@@ -259,7 +257,7 @@ std::optional<Prewalk::Listing> Prewalk::Take(const std::string& abs, uint64_t d
 }
 
 void Prewalk::WakeReaderIfRoom() {
-  if (reader_waiting_ && (held_ == 0 || held_ + room_wanted_ <= limit_ / 2)) room_cv_.notify_one();
+  if (room_wanted_ && (held_ == 0 || held_ + *room_wanted_ <= limit_ / 2)) room_cv_.notify_one();
 }
 
 }  // namespace lb::archiver

@@ -132,8 +132,8 @@ class Prewalk {
   mutable std::mutex mu_;
   std::condition_variable room_cv_;   // the prewalk waits for room
   std::condition_variable ready_cv_;  // the walker waits for the prewalk
-  bool reader_waiting_ = false;       // the prewalk waits on room_cv_
-  size_t room_wanted_ = 0;            // entries it has read (may be 0)
+  // Set while the prewalk waits on room_cv_: the entries it has read (may be 0).
+  std::optional<size_t> room_wanted_;
   bool walker_waiting_ = false;
   std::map<std::string, Listing, DfsOrder> ready_;
   size_t held_ = 0;        // entries in ready_
