@@ -59,15 +59,15 @@ std::string Absolute(const std::string& p) {
   return out.empty() ? "/" : out;
 }
 
-int CompressionLevel(const std::string& s) {
-  if (s == "off") return 0;
-  if (s == "fastest") return 1;
-  if (s == "default" || s == "auto") return repo::kDefaultCompressionLevel;
-  if (s == "max") return 19;
+repo::CompressionSettings CompressionFor(const std::string& s) {
+  if (s == "off") return {0, 0};
+  if (s == "fastest") return {1, 0};
+  if (s == "default" || s == "auto") return repo::kDefaultCompression;
+  if (s == "max") return {19, 0};
   try {
     size_t pos = 0;
     int n = std::stoi(s, &pos);
-    if (pos == s.size() && n >= 0 && n <= 22) return n;
+    if (pos == s.size() && n >= 0 && n <= 22) return {n, 0};
   } catch (const std::exception&) {
   }
   FailUsage("--compression must be off, fastest, default, max or a level 1-22, not '" + s + "'");
@@ -224,8 +224,8 @@ void RegisterBackup(CLI::App& app, Globals& g, int& exit_code) {
   cmd->add_flag("--stdin-from-command", f->from_command,
                 "back up the output of a command: --stdin-from-command -- CMD ARGS...");
   cmd->add_option("--compression", f->compression,
-                  "off, fastest (zstd level 1), default (level 2), max (level 19), or a zstd "
-                  "level 1-22");
+                  "off, fastest (zstd level 1), default (level 2 with a smaller match table "
+                  "for chunks over 256 KiB), max (level 19), or a zstd level 1-22");
   cmd->callback([&g, f, &exit_code] {
     const bool from_cmd = f->from_command;
     if (from_cmd) {
@@ -240,7 +240,7 @@ void RegisterBackup(CLI::App& app, Globals& g, int& exit_code) {
     if (f->stdin_name.empty() || f->stdin_name.find('/') != std::string::npos)
       FailUsage("--stdin-name must be a file name without '/'");
     if (!f->parent.empty() && f->force) FailUsage("--parent and --force exclude each other");
-    int level = CompressionLevel(f->compression);
+    const repo::CompressionSettings compression = CompressionFor(f->compression);
 
     archiver::Options o;
     for (const auto& p : f->paths) o.paths.push_back(Absolute(p));
@@ -267,7 +267,7 @@ void RegisterBackup(CLI::App& app, Globals& g, int& exit_code) {
       o.prewalk = &*prewalk;
     }
     Session s = OpenLocked(g, false, "backup", {}, Access::kAppend);
-    s.repo->set_write_options({level});
+    s.repo->set_write_options({compression});
     // A pack that was lost must not be deduplicated against: forget its index
     // entries so this backup stores that content again.
     if (!f->dry_run) {

@@ -46,7 +46,7 @@ TEST_F(ArchiverTest, ATreeThatCannotBeStoredFailsTheBackup) {
   auto plan = std::make_shared<storage::FaultPlan>();
   auto r = repo::Repository::Open(storage::NewFaultyBackend(storage::NewLocalBackend(RepoDir()), plan), "pw");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  (*r)->set_write_options({0});
+  (*r)->set_write_options({.compression = {0, 0}});
   plan->fail_saves = 1000000;
   Options o;
   o.paths = {src.string()};

@@ -767,7 +767,7 @@ TEST_F(RepoTest, MaxPackBuffersBoundsThePacksInFlight) {
     SlowPackBackend* slow = backend.get();
     auto repo = Repository::Open(std::move(backend), "pw");
     ASSERT_TRUE(repo.ok()) << repo.status().ToString();
-    (*repo)->set_write_options({kDefaultCompressionLevel, cap});
+    (*repo)->set_write_options({kDefaultCompression, cap});
     std::vector<std::vector<std::pair<Id, Bytes>>> saved(4);
     std::vector<std::thread> threads;
     for (size_t t = 0; t < saved.size(); ++t) {
@@ -800,7 +800,7 @@ TEST_F(RepoTest, MaxPackBuffersBoundsThePacksInFlight) {
   backend->fail_packs = 1;
   auto repo = Repository::Open(std::move(backend), "pw");
   ASSERT_TRUE(repo.ok());
-  (*repo)->set_write_options({kDefaultCompressionLevel, 1});
+  (*repo)->set_write_options({kDefaultCompression, 1});
   std::atomic<int> failed{0}, stored{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 3; ++t) {
@@ -969,7 +969,7 @@ TEST_F(RepoBlobTest, SaveFlushReopenLoad) {
 TEST_F(RepoBlobTest, NoCompressionWhenDisabled) {
   repo_ = InitRepo("pw", 64 * 1024);
   ASSERT_NE(repo_, nullptr);
-  repo_->set_write_options({0});
+  repo_->set_write_options({.compression = {0, 0}});
   std::mt19937_64 rng(5);
   Bytes data = CompressibleBlob(rng, 50000);
   Id id = repo_->BlobId(data);
@@ -983,6 +983,50 @@ TEST_F(RepoBlobTest, NoCompressionWhenDisabled) {
   auto back = repo_->LoadBlob(id);
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(*back, data);
+}
+
+// Text-like bytes: lines drawn from a vocabulary of 4096 random lines, so matches
+// lie anywhere in the blob and the size of zstd's match table shows.
+Bytes LineText(std::mt19937_64& rng, size_t n) {
+  std::vector<std::string> lines(4096);
+  for (auto& l : lines) {
+    l.resize(20 + rng() % 60);
+    for (auto& c : l) c = static_cast<char>('a' + rng() % 26);
+    l += '\n';
+  }
+  std::string s;
+  while (s.size() < n) s += lines[rng() % lines.size()];
+  s.resize(n);
+  return Bytes(s.begin(), s.end());
+}
+
+// CompressionSettings::hash_log applies to blobs over 256 KiB only, and what it
+// stores reads back like any other zstd blob.
+TEST_F(RepoBlobTest, CompressionHashLogAppliesToLargeBlobsOnly) {
+  auto plain = InitRepo("pw", 16 * 1024 * 1024);
+  ASSERT_NE(plain, nullptr);
+  plain->set_write_options({.compression = {kDefaultCompressionLevel, 0}});
+  dir_ = scratch_ + "/repo2";
+  auto tuned = InitRepo("pw", 16 * 1024 * 1024);
+  ASSERT_NE(tuned, nullptr);
+  tuned->set_write_options({.compression = {kDefaultCompressionLevel, 14}});
+  std::mt19937_64 rng(21);
+  for (size_t size : {kLargeBlobCompression, kLargeBlobCompression + 1, size_t{2} << 20}) {
+    const Bytes data = LineText(rng, size);
+    auto a = plain->SaveBlob(BlobKind::kData, plain->BlobId(data), data);
+    auto b = tuned->SaveBlob(BlobKind::kData, tuned->BlobId(data), data);
+    ASSERT_TRUE(a.ok() && b.ok());
+    ASSERT_LT(a->stored_bytes, size / 2) << size;
+    if (size > kLargeBlobCompression) {
+      EXPECT_NE(a->stored_bytes, b->stored_bytes) << size;
+    } else {
+      EXPECT_EQ(a->stored_bytes, b->stored_bytes) << size;
+    }
+    ASSERT_TRUE(tuned->Flush().ok());
+    auto back = tuned->LoadBlob(tuned->BlobId(data));
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(*back, data) << size;
+  }
 }
 
 TEST_F(RepoBlobTest, DamagedPackDetected) {

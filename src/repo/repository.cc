@@ -24,7 +24,7 @@ constexpr size_t kPacksPerIndexFile = 32;
 
 // Compresses into a per-thread buffer (reused: no allocation or zeroing per
 // blob); the span stays valid until the thread's next call.
-Result<ByteSpan> Compress(ByteSpan in, int level) {
+Result<ByteSpan> Compress(ByteSpan in, const CompressionSettings& settings) {
   // Freed when the thread exits (thread pools come and go with each operation).
   static thread_local std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(),
                                                                              ZSTD_freeCCtx);
@@ -32,7 +32,18 @@ Result<ByteSpan> Compress(ByteSpan in, int level) {
   const size_t bound = ZSTD_compressBound(in.size());
   uint8_t* const dst = out.Get(bound);
   if (dst == nullptr) return Internal("zstd: out of memory");
-  size_t n = ZSTD_compressCCtx(cctx.get(), dst, bound, in.data(), in.size(), level);
+  size_t n;
+  if (settings.hash_log == 0 || in.size() <= kLargeBlobCompression) {
+    n = ZSTD_compressCCtx(cctx.get(), dst, bound, in.data(), in.size(), settings.level);
+  } else {
+    // The level's parameters for this size, with hashLog replaced. Parameters
+    // stick to the context, so they are reset for every blob.
+    ZSTD_CCtx* c = cctx.get();
+    n = ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters);
+    if (!ZSTD_isError(n)) n = ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, settings.level);
+    if (!ZSTD_isError(n)) n = ZSTD_CCtx_setParameter(c, ZSTD_c_hashLog, settings.hash_log);
+    if (!ZSTD_isError(n)) n = ZSTD_compress2(c, dst, bound, in.data(), in.size());
+  }
   if (ZSTD_isError(n)) return Internal(std::string("zstd: ") + ZSTD_getErrorName(n));
   return ByteSpan(dst, n);
 }
@@ -299,8 +310,8 @@ Result<SaveResult> Repository::SaveBlobAgain(BlobKind kind, const Id& id, ByteSp
 Result<SaveResult> Repository::StoreBlob(BlobKind kind, const Id& id, ByteSpan plaintext) {
   Compression comp = Compression::kNone;
   ByteSpan stored = plaintext;
-  if (write_options_.compression_level > 0 && plaintext.size() >= 64) {
-    LB_ASSIGN_OR_RETURN(ByteSpan compressed, Compress(plaintext, write_options_.compression_level));
+  if (write_options_.compression.level > 0 && plaintext.size() >= 64) {
+    LB_ASSIGN_OR_RETURN(ByteSpan compressed, Compress(plaintext, write_options_.compression));
     // Keep compression only when it saves at least 1/32 of the size.
     if (compressed.size() + plaintext.size() / 32 < plaintext.size()) {
       comp = Compression::kZstd;
