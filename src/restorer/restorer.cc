@@ -37,8 +37,9 @@ constexpr uint64_t kBatchBytes = 256u << 20;
 constexpr size_t kBatchesInFlight = 4;
 // Descriptors: a batch holds one for each of its directories, and a quarter of
 // the process's limit (at most 512) is for them; files kept open from creation
-// get up to half of what is left after kReserved (HeldFiles); at least a quarter
-// (and kReserved) is left to everything else.
+// get up to half of what is left after the backend's kept descriptors and
+// kOwnReserved (HeldFiles); at least a quarter (and those) is left to everything
+// else.
 size_t DescriptorLimit() {
   struct rlimit rl = {};
   if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1u << 20;
@@ -49,19 +50,21 @@ size_t BatchDirs() {
   return std::max<size_t>(allowance / (2 * kBatchesInFlight), 1);
 }
 // A file of one chunk keeps the descriptor it was created with until that chunk
-// is written (no second open and close); half of the limit less kReserved (at
-// most all the files in flight) is for them. Beyond it, files are closed and
+// is written (no second open and close); half of the limit less what is reserved
+// (at most all the files in flight) is for them. Beyond it, files are closed and
 // reopened: with a quarter (5000 of 20000 here), a 71k-file restore made 110k
 // openat calls; with half, 85k.
-// kReserved: what a restore needs besides these and the batches' directories,
-// which does not shrink with the limit: up to 32 pack files the local backend
-// keeps open, each thread's file and O_DIRECT descriptors, stdio, the lock. With
-// a plain half, a limit of 48 left 8 descriptors spare and a test restoring
-// under it failed now and then ("Too many open files") on a loaded machine.
-constexpr size_t kReserved = 64;
-size_t HeldFiles() {
+// Reserved, as it does not shrink with the limit: the descriptors the backend
+// keeps open between reads (`backend_kept`: 64 for a local repository's 32 kept
+// packs) and kOwnReserved for the restore's own (each pool and writer thread's
+// file and O_DIRECT descriptors, stdio, the lock). With a plain half, a limit of
+// 48 left 8 descriptors spare and a test restoring under it failed now and then
+// ("Too many open files") on a loaded machine.
+constexpr size_t kOwnReserved = 32;
+size_t HeldFiles(size_t backend_kept) {
   const size_t limit = DescriptorLimit();
-  const size_t spare = limit > kReserved ? limit - kReserved : 0;
+  const size_t reserved = backend_kept + kOwnReserved;
+  const size_t spare = limit > reserved ? limit - reserved : 0;
   return std::max<size_t>(std::min<size_t>(kBatchFiles * kBatchesInFlight, spare / 2), 1);
 }
 // Blobs of one pack closer than kGap are read in one request of at most kMaxRun
@@ -765,7 +768,8 @@ class Restorer {
   // blob, a pool task and a pack read each, in a 71k-file restore).
   Budget files_in_flight_{kBatchFiles * kBatchesInFlight, /*slack=*/kBatchFiles / 2};
   const size_t batch_dirs_limit_ = BatchDirs();
-  Budget held_files_{HeldFiles()};  // descriptors kept from creation (FileJob::created)
+  // Descriptors kept from creation (FileJob::created).
+  Budget held_files_{HeldFiles(repo_.backend().KeptDescriptors())};
   Budget verify_in_flight_{128};  // Verify: files queued (each holds its directory)
   bool chown_ = false;
   // Who new files belong to and the umask (CreateMode, FileJob::known).

@@ -62,6 +62,11 @@ class Backend {
   virtual Status List(FileKind kind,
                       const std::function<Status(const std::string&, uint64_t)>& fn) = 0;
   virtual Status Remove(const Handle& h) = 0;
+  // How many file descriptors the backend may keep open between calls (a cache
+  // of open files), so that a caller sizing its own use of descriptors against
+  // RLIMIT_NOFILE (a restore keeping created files open) leaves room for them.
+  // Wrappers add their member backends' counts. Thread safety: any thread.
+  virtual size_t KeptDescriptors() const { return 0; }
 };
 
 // The repository on a local (or mounted) file system. Files are written to a

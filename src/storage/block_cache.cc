@@ -18,6 +18,7 @@ class BlockCacheBackend final : public Backend {
   }
 
   std::string Location() const override { return inner_->Location(); }
+  size_t KeptDescriptors() const override { return inner_->KeptDescriptors(); }
   Status Create() override { return inner_->Create(); }
   Status Save(const Handle& h, ByteSpan data) override { return inner_->Save(h, data); }
   Result<uint64_t> Size(const Handle& h) override { return inner_->Size(h); }

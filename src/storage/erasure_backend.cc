@@ -78,6 +78,12 @@ std::string ErasureBackend::Location() const {
   return s;
 }
 
+size_t ErasureBackend::KeptDescriptors() const {
+  size_t n = 0;
+  for (const auto& member : members_) n += member->KeptDescriptors();
+  return n;
+}
+
 Status ErasureBackend::Create() {
   std::vector<Status> st(members_.size());
   ParallelFor(members_.size(), n(), [&](size_t i) { st[i] = members_[i]->Create(); });

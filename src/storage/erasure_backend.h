@@ -103,6 +103,8 @@ class ErasureBackend final : public Backend {
 
   // "ec:K+M:LOC1,LOC2,..."
   std::string Location() const override;
+  // The sum of the members' (each member keeps its own).
+  size_t KeptDescriptors() const override;
   // Creates every member's layout; fails below the write quorum of data files.
   Status Create() override;
   Status Save(const Handle& h, ByteSpan data) override;

@@ -309,6 +309,15 @@ class ErasureTest : public ::testing::Test {
   std::vector<std::shared_ptr<std::atomic<int>>> gates_;
 };
 
+// Every member keeps its own open files: the erasure backend reports their sum.
+TEST_F(ErasureTest, KeptDescriptorsAreTheMembersSum) {
+  auto ec = LocalEc(scratch_, 3, 2);
+  ASSERT_NE(ec, nullptr);
+  const size_t one = NewLocalBackend(MemberDir(scratch_, 0))->KeptDescriptors();
+  ASSERT_GT(one, 0u);
+  EXPECT_EQ(ec->KeptDescriptors(), 5 * one);
+}
+
 // Sizes around the shard boundaries, every pattern of up to m members down or
 // wiped: whole and ranged reads and sizes come back exact.
 TEST_F(ErasureTest, EveryLossPatternReadsBack) {

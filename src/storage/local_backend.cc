@@ -89,6 +89,8 @@ class LocalBackend final : public Backend {
   }
 
   std::string Location() const override { return root_; }
+  // Each kept pack holds an ordinary and an O_DIRECT descriptor (Open).
+  size_t KeptDescriptors() const override { return 2 * kKeptPacks; }
 
   Status Create() override {
     LB_RETURN_IF_ERROR(MakeDir(root_));

@@ -19,6 +19,7 @@ class RetryingBackend final : public Backend {
   RetryingBackend(std::unique_ptr<Backend> inner, RetryPolicy p) : inner_(std::move(inner)), p_(p) {}
 
   std::string Location() const override { return inner_->Location(); }
+  size_t KeptDescriptors() const override { return inner_->KeptDescriptors(); }
   Status Create() override {
     return Retry([&] { return inner_->Create(); });
   }
@@ -109,6 +110,7 @@ class LimitingBackend final : public Backend {
   }
 
   std::string Location() const override { return inner_->Location(); }
+  size_t KeptDescriptors() const override { return inner_->KeptDescriptors(); }
   Status Create() override {
     return Limited([&] { return inner_->Create(); });
   }
@@ -150,6 +152,7 @@ class MeteredBackend final : public Backend {
       : inner_(std::move(inner)), m_(std::move(m)) {}
 
   std::string Location() const override { return inner_->Location(); }
+  size_t KeptDescriptors() const override { return inner_->KeptDescriptors(); }
   Status Create() override { return Count(m_->creates, inner_->Create()); }
   Status Save(const Handle& h, ByteSpan data) override {
     Status st = Count(m_->saves, inner_->Save(h, data));
@@ -201,6 +204,7 @@ class FaultyBackend final : public Backend {
       : inner_(std::move(inner)), plan_(std::move(plan)) {}
 
   std::string Location() const override { return inner_->Location(); }
+  size_t KeptDescriptors() const override { return inner_->KeptDescriptors(); }
   Status Create() override { return inner_->Create(); }
   Status Save(const Handle& h, ByteSpan data) override {
     plan_->saves++;
@@ -251,6 +255,7 @@ class CircuitBreakerBackend final : public Backend {
   explicit CircuitBreakerBackend(std::unique_ptr<Backend> inner) : inner_(std::move(inner)) {}
 
   std::string Location() const override { return inner_->Location(); }
+  size_t KeptDescriptors() const override { return inner_->KeptDescriptors(); }
   Status Create() override {
     return Guard([&] { return inner_->Create(); });
   }

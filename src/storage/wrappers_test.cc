@@ -37,6 +37,39 @@ class WrappersTest : public ::testing::Test {
   std::shared_ptr<FaultPlan> plan_;
 };
 
+size_t OpenDescriptors() {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+// The local backend keeps pack files open between reads, as many descriptors as
+// it reports (a restore leaves room for them), and wrappers report their inner
+// backend's count.
+TEST_F(WrappersTest, KeptDescriptorsCoverWhatTheLocalBackendKeepsOpen) {
+  auto local = NewLocalBackend(dir_ + "/repo");
+  ASSERT_TRUE(local->Create().ok());
+  const size_t kept = local->KeptDescriptors();
+  ASSERT_GT(kept, 0u);
+  const Bytes pack(8192, 7);
+  const size_t before = OpenDescriptors();
+  for (size_t i = 0; i < kept + 8; ++i) {
+    char name[65];
+    std::snprintf(name, sizeof name, "%064zx", i);
+    ASSERT_TRUE(local->Save({FileKind::kData, name}, pack).ok());
+    Bytes back(4096);
+    ASSERT_TRUE(local->LoadInto({FileKind::kData, name}, 4096, back).ok());
+  }
+  const size_t held = OpenDescriptors() - before;
+  EXPECT_GT(held, kept / 4) << "the backend keeps no pack open: the test measures nothing";
+  EXPECT_LE(held, kept);
+
+  auto meter = std::make_shared<Meter>();
+  auto wrapped = NewRetryingBackend(NewLimitingBackend(
+      NewCircuitBreakerBackend(NewMeteredBackend(NewFaultyBackend(std::move(local), plan_), meter)), 4));
+  EXPECT_EQ(wrapped->KeptDescriptors(), kept);
+}
+
 TEST_F(WrappersTest, TransientSaveFailuresAreRetried) {
   auto be = Retrying();
   plan_->fail_saves = 2;
