@@ -205,7 +205,7 @@ void Prewalk::Run() {
       // Set even for an empty directory (n == 0), which must be woken all the
       // same: it waits when held_ alone is over the limit.
       room_wanted_ = n;
-      room_cv_.wait(l, [&] { return stop_ || held_ == 0 || held_ + n <= limit_ / 2; });
+      room_cv_.wait(l, [&] { return stop_ || RoomFor(n); });
       room_wanted_.reset();
     }
     if (stop_) break;
@@ -256,8 +256,10 @@ std::optional<Prewalk::Listing> Prewalk::Take(const std::string& abs, uint64_t d
   }
 }
 
+bool Prewalk::RoomFor(size_t n) const { return held_ == 0 || held_ + n <= limit_ / 2; }
+
 void Prewalk::WakeReaderIfRoom() {
-  if (room_wanted_ && (held_ == 0 || held_ + *room_wanted_ <= limit_ / 2)) room_cv_.notify_one();
+  if (room_wanted_ && RoomFor(*room_wanted_)) room_cv_.notify_one();
 }
 
 }  // namespace lb::archiver

@@ -113,6 +113,9 @@ class Prewalk {
     uint64_t device, inode;
   };
   void Run();
+  // Whether a prewalk waiting to publish n entries may go on (mu_ held): nothing
+  // is held, or they fit in half the limit. The wait and the wake both use it.
+  bool RoomFor(size_t n) const;
   // Wakes the prewalk waiting for room once half the limit is free (mu_ held).
   void WakeReaderIfRoom();
   // Lists `dir` and lstat()s its entries into `out`; `subs` gets the directories
